@@ -1,0 +1,169 @@
+//! Installs what the build needs, or says exactly how to: rustup targets and
+//! components, and libclang for the rocksdb crate's bindgen.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use xshell::{cmd, Shell};
+
+/// The wasm targets the project builds for.
+pub const WASM_TARGETS: [&str; 2] = ["wasm32-wasip1", "wasm32-unknown-unknown"];
+
+fn has_rustup(sh: &Shell) -> bool {
+    cmd!(sh, "rustup --version")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .is_ok()
+}
+
+/// Adds each missing rustup target; without rustup, fails saying what to do.
+pub fn ensure_targets(sh: &Shell, targets: &[&str]) -> Result<()> {
+    let installed = installed_targets(sh)?;
+    let missing: Vec<&str> = targets
+        .iter()
+        .copied()
+        .filter(|t| !installed.iter().any(|i| i == t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !has_rustup(sh) {
+        bail!(
+            "Rust target(s) {} not installed and rustup is not available; install the \
+             standard library for them with your toolchain's installer, or install rustup \
+             and run `rustup target add {}`",
+            missing.join(", "),
+            missing.join(" ")
+        );
+    }
+    eprintln!("installing missing Rust target(s): {}", missing.join(", "));
+    cmd!(sh, "rustup target add {missing...}")
+        .run()
+        .context("`rustup target add` failed; run it yourself to see why")?;
+    Ok(())
+}
+
+/// Targets whose standard library is installed: rustup's list, or the sysroot's.
+fn installed_targets(sh: &Shell) -> Result<Vec<String>> {
+    if has_rustup(sh) {
+        let list = cmd!(sh, "rustup target list --installed").quiet().read()?;
+        return Ok(list.lines().map(str::to_owned).collect());
+    }
+    let sysroot = cmd!(sh, "rustc --print sysroot")
+        .quiet()
+        .read()
+        .context("cannot run rustc: is a Rust toolchain installed and on PATH?")?;
+    let rustlib = Path::new(sysroot.trim()).join("lib/rustlib");
+    Ok(std::fs::read_dir(&rustlib)
+        .with_context(|| format!("cannot read {}", rustlib.display()))?
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect())
+}
+
+/// Whether `target`'s standard library is installed.
+pub fn target_installed(sh: &Shell, target: &str) -> Result<bool> {
+    Ok(installed_targets(sh)?.iter().any(|t| t == target))
+}
+
+/// Adds missing rustup components (rustfmt, clippy).
+pub fn ensure_components(sh: &Shell, components: &[&str]) -> Result<()> {
+    if !has_rustup(sh) {
+        return Ok(());
+    }
+    let installed = cmd!(sh, "rustup component list --installed")
+        .quiet()
+        .read()?;
+    let missing: Vec<&str> = components
+        .iter()
+        .copied()
+        .filter(|c| !installed.lines().any(|l| l.starts_with(&format!("{c}-"))))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "installing missing rustup component(s): {}",
+            missing.join(", ")
+        );
+        cmd!(sh, "rustup component add {missing...}").run()?;
+    }
+    Ok(())
+}
+
+/// Where a libclang shared library is, if anywhere we know to look.
+pub fn find_libclang() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("LIBCLANG_PATH")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    for parent in [
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/local/lib",
+        "/opt/homebrew/opt/llvm/lib",
+    ] {
+        dirs.push(parent.into());
+        if let Ok(entries) = std::fs::read_dir(parent) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("llvm") {
+                    dirs.push(e.path().join("lib"));
+                } else if name.ends_with("-linux-gnu") {
+                    dirs.push(e.path());
+                }
+            }
+        }
+    }
+    dirs.into_iter().find_map(|dir| {
+        std::fs::read_dir(&dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                name.starts_with("libclang")
+                    && !name.starts_with("libclang-cpp")
+                    && is_shared_lib(&name)
+            })
+    })
+}
+
+fn is_shared_lib(name: &str) -> bool {
+    name.contains(".so") || name.ends_with(".dylib") || name.ends_with(".dll")
+}
+
+pub const LIBCLANG_HELP: &str = "the rocksdb crate's bindgen needs libclang. Install it: \
+    `sudo apt-get install libclang-dev` (Debian, Ubuntu), `sudo dnf install clang-devel` \
+    (Fedora), `brew install llvm` (macOS); or point LIBCLANG_PATH at the directory holding it";
+
+/// Finds libclang; as root with apt-get, installs Debian's `libclang-dev`.
+pub fn ensure_libclang(sh: &Shell) -> Result<()> {
+    if find_libclang().is_some() {
+        return Ok(());
+    }
+    let is_root = cmd!(sh, "id -u")
+        .quiet()
+        .read()
+        .map(|u| u.trim() == "0")
+        .unwrap_or(false);
+    let has_apt = cmd!(sh, "apt-get --version")
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .is_ok();
+    if !(is_root && has_apt) {
+        bail!("libclang not found: {LIBCLANG_HELP}");
+    }
+    eprintln!("libclang not found; installing Debian's libclang-dev");
+    let _env = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
+    cmd!(sh, "apt-get update -qq").run()?;
+    cmd!(
+        sh,
+        "apt-get install -y -qq --no-install-recommends libclang-dev"
+    )
+    .run()
+    .with_context(|| format!("apt-get could not install libclang-dev; {LIBCLANG_HELP}"))?;
+    if find_libclang().is_none() {
+        bail!("libclang-dev installed but no libclang found; {LIBCLANG_HELP}");
+    }
+    Ok(())
+}

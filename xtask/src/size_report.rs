@@ -1,0 +1,480 @@
+//! `cargo xtask size-report`: measure every wasm artifact, write
+//! `reports/size.md` and `reports/size.json`, compare with the committed
+//! baseline, and gate on the budgets in `[workspace.metadata.size-budgets]`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use xshell::{cmd, Shell};
+
+use crate::artifacts::{self, Artifact, Kind, Profile, Stage};
+use crate::build_wasm;
+use crate::files::write_atomic;
+use crate::measure::{measure, Sizes};
+use crate::table::{human_bytes, human_delta, Table};
+use crate::workspace::Workspace;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Measure the artifacts already built; do not run cargo
+    #[arg(long)]
+    pub no_build: bool,
+    /// Print the report as JSON on stdout (messages go to stderr)
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 if any artifact exceeds its budget or grew too much against the baseline
+    #[arg(long, conflicts_with = "bless")]
+    pub check: bool,
+    /// Make this measurement the new baseline (reports/size-baseline.json)
+    #[arg(long)]
+    pub bless: bool,
+    /// Where to write the reports and find the baseline [default: <workspace>/reports]
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+}
+
+/// One measured artifact, as written to `size.json` and the baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measured {
+    pub package: String,
+    pub kind: Kind,
+    pub profile: Profile,
+    pub stage: Stage,
+    pub path: String,
+    #[serde(flatten)]
+    pub sizes: Sizes,
+}
+
+impl Measured {
+    pub fn id(&self) -> String {
+        artifacts::artifact_id(&self.package, self.kind, self.profile, self.stage)
+    }
+}
+
+/// The whole of `size.json` (and of the baseline, which is a blessed copy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub rustc: String,
+    #[serde(default)]
+    pub commit: Option<String>,
+    pub artifacts: Vec<Measured>,
+}
+
+/// `[workspace.metadata.size-budgets]` in the root Cargo.toml.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Budgets {
+    /// Ceiling for every `.wasm` artifact without its own `max-bytes`.
+    #[serde(default = "Budgets::guide_ceiling")]
+    pub wasm_max_bytes: u64,
+    /// Largest allowed growth against the baseline, in percent of the baseline.
+    pub max_growth_percent: Option<f64>,
+    /// Largest allowed growth against the baseline, in bytes.
+    pub max_growth_bytes: Option<u64>,
+    /// Per artifact id (`package/kind/profile/stage`): largest size in bytes.
+    #[serde(default)]
+    pub max_bytes: BTreeMap<String, u64>,
+    /// Per artifact id: largest gzip -9 size in bytes.
+    #[serde(default)]
+    pub max_gzip_bytes: BTreeMap<String, u64>,
+}
+
+impl Budgets {
+    /// The guide's "if the binary size exceeds 1MB".
+    fn guide_ceiling() -> u64 {
+        1_000_000
+    }
+
+    pub fn from_workspace(ws: &Workspace) -> Result<Self> {
+        let value = &ws.metadata.workspace_metadata["size-budgets"];
+        let value = if value.is_null() {
+            serde_json::json!({})
+        } else {
+            value.clone()
+        };
+        serde_json::from_value(value).context(
+            "[workspace.metadata.size-budgets] in Cargo.toml is invalid; keys: wasm-max-bytes, \
+             max-growth-percent, max-growth-bytes, max-bytes.\"<id>\", max-gzip-bytes.\"<id>\"",
+        )
+    }
+}
+
+/// One limit exceeded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    pub artifact: String,
+    pub limit_name: &'static str,
+    pub measured: u64,
+    pub limit: u64,
+    /// Against the baseline, when it has this artifact.
+    pub delta: Option<i64>,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} {} ({} B), limit {} ({} B)",
+            self.artifact,
+            self.limit_name,
+            human_bytes(self.measured),
+            self.measured,
+            human_bytes(self.limit),
+            self.limit
+        )?;
+        match self.delta {
+            Some(d) => write!(f, ", {} vs baseline", human_delta(d)),
+            None => write!(f, ", not in baseline"),
+        }
+    }
+}
+
+fn baseline_delta(baseline: Option<&Report>, id: &str, bytes: u64) -> Option<i64> {
+    let base = baseline?.artifacts.iter().find(|b| b.id() == id)?;
+    Some(bytes as i64 - base.sizes.bytes as i64)
+}
+
+/// Every budget `report` exceeds. Fails if a budget names an artifact the
+/// report does not have (a typo would otherwise gate nothing).
+pub fn check_budgets(
+    report: &Report,
+    baseline: Option<&Report>,
+    budgets: &Budgets,
+) -> Result<Vec<Violation>> {
+    let ids: Vec<String> = report.artifacts.iter().map(Measured::id).collect();
+    for id in budgets
+        .max_bytes
+        .keys()
+        .chain(budgets.max_gzip_bytes.keys())
+    {
+        if !ids.contains(id) {
+            bail!(
+                "[workspace.metadata.size-budgets] names `{id}`, which size-report does not \
+                 produce; artifact ids: {}",
+                ids.join(", ")
+            );
+        }
+    }
+    let mut out = Vec::new();
+    for (a, id) in report.artifacts.iter().zip(&ids) {
+        let delta = baseline_delta(baseline, id, a.sizes.bytes);
+        let mut push = |limit_name, measured, limit| {
+            if measured > limit {
+                out.push(Violation {
+                    artifact: id.clone(),
+                    limit_name,
+                    measured,
+                    limit,
+                    delta,
+                });
+            }
+        };
+        let max = budgets
+            .max_bytes
+            .get(id)
+            .copied()
+            .or((a.kind == Kind::Wasm).then_some(budgets.wasm_max_bytes));
+        if let Some(max) = max {
+            push("size", a.sizes.bytes, max);
+        }
+        if let Some(&max) = budgets.max_gzip_bytes.get(id) {
+            push("gzip size", a.sizes.gzip_bytes, max);
+        }
+        let base = baseline.and_then(|b| b.artifacts.iter().find(|b| &b.id() == id));
+        if let Some(base) = base {
+            let base = base.sizes.bytes;
+            if let Some(bytes) = budgets.max_growth_bytes {
+                push("size (growth limit in bytes)", a.sizes.bytes, base + bytes);
+            }
+            if let Some(pct) = budgets.max_growth_percent {
+                let limit = (base as f64 * (1.0 + pct / 100.0)).floor() as u64;
+                push("size (growth limit in percent)", a.sizes.bytes, limit);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn load_baseline(path: &Path) -> Result<Option<Report>> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    serde_json::from_slice(&bytes).map(Some).with_context(|| {
+        format!(
+            "{} is not a valid size baseline; restore it (`git checkout -- {}`) or \
+             replace it with `cargo xtask size-report --bless`",
+            path.display(),
+            path.display()
+        )
+    })
+}
+
+/// Holds `reports/.size-report.lock` while a report is written; the OS
+/// releases it if the process dies.
+fn lock_reports(dir: &Path) -> Result<File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(".size-report.lock");
+    let file = File::create(&path).with_context(|| {
+        format!(
+            "cannot write in {}: make it writable, or pass --reports-dir",
+            dir.display()
+        )
+    })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another `cargo xtask size-report` is writing {}; wait for it to finish",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+fn relative(ws: &Workspace, path: &Path) -> String {
+    path.strip_prefix(&ws.root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Builds (unless told not to) and measures every wasm artifact.
+pub fn measure_all(ws: &Workspace, no_build: bool) -> Result<Report> {
+    let packages = ws.wasm_packages();
+    let profiles = [Profile::Debug, Profile::Release];
+    let artifacts: Vec<Artifact> = if no_build {
+        let expected: Vec<Artifact> = packages
+            .iter()
+            .flat_map(|p| {
+                profiles
+                    .iter()
+                    .flat_map(|&profile| artifacts::expected(ws, p, profile))
+            })
+            .collect();
+        if let Some(missing) = expected.iter().find(|a| !a.path.is_file()) {
+            bail!(
+                "{} is missing; run without --no-build, or `cargo xtask build-wasm` first",
+                missing.path.display()
+            );
+        }
+        expected
+    } else {
+        build_wasm::build(ws, &packages, &profiles)?
+    };
+    let cache = ws.target_dir.join("wasm").join("size-cache");
+    let mut measured = Vec::new();
+    for a in artifacts {
+        let sizes = measure(&a.path, a.kind == Kind::Wasm, &cache)?;
+        measured.push(Measured {
+            path: relative(ws, &a.path),
+            package: a.package,
+            kind: a.kind,
+            profile: a.profile,
+            stage: a.stage,
+            sizes,
+        });
+    }
+    measured.sort_by_key(|m| (m.package.clone(), m.kind, m.profile, m.stage));
+    let sh = Shell::new()?;
+    let rustc = cmd!(sh, "rustc -V")
+        .quiet()
+        .read()
+        .unwrap_or_else(|_| "unknown".into());
+    let root = &ws.root;
+    let commit = cmd!(sh, "git -C {root} rev-parse --short HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok();
+    Ok(Report {
+        rustc,
+        commit,
+        artifacts: measured,
+    })
+}
+
+fn size_table(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> Table {
+    let mut t = Table::new([
+        "artifact",
+        "size",
+        "gzip",
+        "brotli",
+        "vs baseline",
+        "budget",
+    ]);
+    for a in &report.artifacts {
+        let id = a.id();
+        let delta = match baseline_delta(baseline, &id, a.sizes.bytes) {
+            Some(d) => human_delta(d),
+            None if baseline.is_some() => "new".to_owned(),
+            None => "-".to_owned(),
+        };
+        let budget = budgets
+            .max_bytes
+            .get(&id)
+            .copied()
+            .or((a.kind == Kind::Wasm).then_some(budgets.wasm_max_bytes))
+            .map_or("-".to_owned(), human_bytes);
+        t.row([
+            id,
+            human_bytes(a.sizes.bytes),
+            human_bytes(a.sizes.gzip_bytes),
+            human_bytes(a.sizes.brotli_bytes),
+            delta,
+            budget,
+        ]);
+    }
+    t
+}
+
+/// Sections as rows, wasm artifacts as columns.
+fn section_table(report: &Report) -> Option<Table> {
+    let wasm: Vec<&Measured> = report
+        .artifacts
+        .iter()
+        .filter(|a| a.sizes.sections.is_some())
+        .collect();
+    let mut names: Vec<&String> = wasm
+        .iter()
+        .flat_map(|a| a.sizes.sections.as_ref().unwrap().keys())
+        .collect();
+    names.sort();
+    names.dedup();
+    // Biggest first, by the last (shipped) column.
+    let last = wasm.last()?;
+    names.sort_by_key(|n| {
+        std::cmp::Reverse(
+            last.sizes
+                .sections
+                .as_ref()
+                .unwrap()
+                .get(*n)
+                .copied()
+                .unwrap_or(0),
+        )
+    });
+    let mut rows = Vec::new();
+    for name in names {
+        let mut row = vec![name.clone()];
+        for a in &wasm {
+            let bytes = a.sizes.sections.as_ref().unwrap().get(name);
+            row.push(bytes.map_or("-".to_owned(), |b| human_bytes(*b)));
+        }
+        rows.push(row);
+    }
+    let mut header: Vec<String> = vec!["section".into()];
+    header.extend(
+        wasm.iter()
+            .map(|a| format!("{} {} {}", a.package, a.profile, a.stage)),
+    );
+    Some(Table::from_rows(header, rows))
+}
+
+fn markdown(
+    report: &Report,
+    sizes: &Table,
+    sections: Option<&Table>,
+    baseline_note: &str,
+) -> String {
+    let mut md =
+        String::from("# Size report\n\nWritten by `cargo xtask size-report`; do not edit.\n\n");
+    md.push_str(&format!(
+        "- rustc: `{}`\n- commit: `{}`\n- {baseline_note}\n\n",
+        report.rustc,
+        report.commit.as_deref().unwrap_or("unknown")
+    ));
+    md.push_str(&sizes.render_markdown());
+    if let Some(s) = sections {
+        md.push_str("\n## Wasm sections\n\n");
+        md.push_str(&s.render_markdown());
+    }
+    md
+}
+
+pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
+    let dir = args
+        .reports_dir
+        .clone()
+        .unwrap_or_else(|| ws.root.join("reports"));
+    let _lock = lock_reports(&dir)?;
+    let budgets = Budgets::from_workspace(ws)?;
+    let baseline_path = dir.join("size-baseline.json");
+    let baseline = load_baseline(&baseline_path)?;
+    if args.check && baseline.is_none() {
+        bail!(
+            "no baseline at {}: create it with `cargo xtask size-report --bless` and commit it",
+            baseline_path.display()
+        );
+    }
+    let report = measure_all(ws, args.no_build)?;
+    let violations = check_budgets(&report, baseline.as_ref(), &budgets)?;
+
+    let sizes = size_table(&report, baseline.as_ref(), &budgets);
+    let sections = section_table(&report);
+    let baseline_note = match &baseline {
+        Some(b) => format!(
+            "baseline: `{}` (commit `{}`, {})",
+            relative(ws, &baseline_path),
+            b.commit.as_deref().unwrap_or("unknown"),
+            b.rustc
+        ),
+        None => "no baseline yet: `cargo xtask size-report --bless` creates it".to_owned(),
+    };
+    let md = markdown(&report, &sizes, sections.as_ref(), &baseline_note);
+    let json = serde_json::to_string_pretty(&report)? + "\n";
+    write_atomic(&dir.join("size.json"), json.as_bytes())?;
+    write_atomic(&dir.join("size.md"), md.as_bytes())?;
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .context("cannot append to GITHUB_STEP_SUMMARY")?;
+        writeln!(f, "{md}")?;
+    }
+
+    let text = format!(
+        "{}{}\n{baseline_note}\nwrote {} and {}\n",
+        sizes.render(),
+        sections
+            .as_ref()
+            .map(|s| format!("\n{}", s.render()))
+            .unwrap_or_default(),
+        relative(ws, &dir.join("size.md")),
+        relative(ws, &dir.join("size.json")),
+    );
+    if args.json {
+        eprint!("{text}");
+        print!("{json}");
+    } else {
+        print!("{text}");
+    }
+
+    if args.bless {
+        write_atomic(&baseline_path, json.as_bytes())?;
+        eprintln!(
+            "blessed: {} is the new baseline; commit it",
+            relative(ws, &baseline_path)
+        );
+    }
+    if args.check {
+        if violations.is_empty() {
+            eprintln!("size check passed: every artifact within budget");
+        } else {
+            eprintln!("size check FAILED: {} limit(s) exceeded", violations.len());
+            for v in &violations {
+                eprintln!("  {v}");
+            }
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,130 @@
+//! Output for people: aligned text tables and human sizes.
+
+/// `1536` → `1.5 KiB`; below 1 KiB in bytes.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// `+1.5 KiB`, `-200 B`, `0 B`.
+pub fn human_delta(delta: i64) -> String {
+    let sign = match delta.signum() {
+        1 => "+",
+        -1 => "-",
+        _ => "",
+    };
+    format!("{sign}{}", human_bytes(delta.unsigned_abs()))
+}
+
+/// A table rendered as aligned columns (text) or as a Markdown table.
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new<const N: usize>(header: [&str; N]) -> Self {
+        Self {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn from_rows(header: Vec<String>, rows: Vec<Vec<String>>) -> Self {
+        Self { header, rows }
+    }
+
+    pub fn row<const N: usize>(&mut self, cells: [String; N]) {
+        self.rows.push(cells.to_vec());
+    }
+
+    fn widths(&self) -> Vec<usize> {
+        (0..self.header.len())
+            .map(|i| {
+                std::iter::once(&self.header)
+                    .chain(&self.rows)
+                    .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+
+    /// Text columns; cells that look like numbers are right-aligned.
+    pub fn render(&self) -> String {
+        let widths = self.widths();
+        let mut out = String::new();
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(c, &w)| {
+                    if looks_numeric(c) {
+                        format!("{c:>w$}")
+                    } else {
+                        format!("{c:<w$}")
+                    }
+                })
+                .collect();
+            out.push_str(cells.join("  ").trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    pub fn render_markdown(&self) -> String {
+        let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+        let mut out = line(&self.header);
+        let rule: Vec<String> = self.header.iter().map(|_| "---".to_owned()).collect();
+        out.push_str(&line(&rule));
+        for row in &self.rows {
+            out.push_str(&line(row));
+        }
+        out
+    }
+}
+
+fn looks_numeric(cell: &str) -> bool {
+    cell.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-')
+        && cell.chars().any(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes_use_binary_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(93 * 1024 + 400), "93.4 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
+        assert_eq!(human_delta(-2048), "-2.0 KiB");
+        assert_eq!(human_delta(10), "+10 B");
+        assert_eq!(human_delta(0), "0 B");
+    }
+
+    #[test]
+    fn text_table_aligns_columns() {
+        let mut t = Table::new(["name", "size"]);
+        t.row(["a".into(), "1.0 KiB".into()]);
+        t.row(["long-name".into(), "10 B".into()]);
+        assert_eq!(
+            t.render(),
+            "name          size\na          1.0 KiB\nlong-name     10 B\n"
+        );
+        assert!(t
+            .render_markdown()
+            .starts_with("| name | size |\n| --- | --- |\n"));
+    }
+}

@@ -1,0 +1,102 @@
+//! `cargo xtask test`: set-up, then every check CI runs, in the order that fails fastest.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use xshell::{cmd, Shell};
+
+use crate::setup::{self, WASM_TARGETS};
+use crate::workspace::{cargo, Workspace};
+
+/// `Ok(false)` when a step failed; errors are set-up that could not be done.
+pub fn run(ws: &Workspace) -> Result<bool> {
+    let sh = Shell::new()?;
+    sh.change_dir(&ws.root);
+    setup::ensure_targets(&sh, &WASM_TARGETS)?;
+    setup::ensure_components(&sh, &["rustfmt", "clippy"])?;
+    setup::ensure_libclang(&sh)?;
+
+    let cargo = cargo();
+    let wasm_p: Vec<String> = ws
+        .wasm_packages()
+        .iter()
+        .flat_map(|p| ["-p".to_owned(), p.name.to_string()])
+        .collect::<Vec<_>>();
+    let wasm_p = &wasm_p;
+    type Step<'a> = (&'a str, Box<dyn Fn() -> xshell::Result<()> + 'a>);
+    let steps: Vec<Step> = vec![
+        (
+            "format",
+            Box::new(|| cmd!(sh, "{cargo} fmt --all -- --check").run()),
+        ),
+        (
+            "clippy (native)",
+            Box::new(|| {
+                cmd!(
+                    sh,
+                    "{cargo} clippy --workspace --all-targets -- -D warnings"
+                )
+                .run()
+            }),
+        ),
+        (
+            "clippy (wasm32-wasip1)",
+            Box::new(|| {
+                cmd!(sh, "{cargo} clippy --target wasm32-wasip1 {wasm_p...} --all-targets -- -D warnings")
+                    .run()
+            }),
+        ),
+        (
+            "tests (native)",
+            Box::new(|| cmd!(sh, "{cargo} test --workspace").run()),
+        ),
+        // The guide's commands, as written, from the workspace root.
+        (
+            "cortex-core for wasm32-wasip1, debug and release",
+            Box::new(|| {
+                cmd!(sh, "{cargo} build --target wasm32-wasip1 -p cortex-core").run()?;
+                cmd!(
+                    sh,
+                    "{cargo} build --target wasm32-wasip1 -p cortex-core --release"
+                )
+                .run()
+            }),
+        ),
+        (
+            "cortex-core for wasm32-unknown-unknown (browser)",
+            Box::new(|| {
+                cmd!(
+                    sh,
+                    "{cargo} build --target wasm32-unknown-unknown -p cortex-core"
+                )
+                .run()
+            }),
+        ),
+        (
+            "wasm tests compile for wasm32-wasip1",
+            Box::new(|| {
+                cmd!(
+                    sh,
+                    "{cargo} test --target wasm32-wasip1 {wasm_p...} --no-run"
+                )
+                .run()
+            }),
+        ),
+    ];
+    let started = Instant::now();
+    for (name, run) in &steps {
+        eprintln!("\n==> {name}");
+        let t = Instant::now();
+        if let Err(e) = run() {
+            eprintln!("==> {name}: FAILED ({e})\ncargo xtask test: failed at `{name}`; its output is above");
+            return Ok(false);
+        }
+        eprintln!("==> {name}: ok in {:.1} s", t.elapsed().as_secs_f64());
+    }
+    eprintln!(
+        "\ncargo xtask test: all {} steps passed in {:.0} s",
+        steps.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(true)
+}
