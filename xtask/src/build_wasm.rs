@@ -74,9 +74,14 @@ pub fn build(ws: &Workspace, packages: &[&Package], profiles: &[Profile]) -> Res
                     format!("cargo produced an invalid module {}", raw.display())
                 })?;
                 let cache = ws.target_dir.join("wasm").join("opt-cache");
+                let t = Instant::now();
                 let outcome = shrink::optimize(&raw, &artifact.path, &cache)?;
                 if outcome == Outcome::Optimized {
-                    eprintln!("      wasm-opt -Oz → {}", artifact.path.display());
+                    eprintln!(
+                        "      wasm-opt -Oz → {} in {:.2} s",
+                        artifact.path.display(),
+                        t.elapsed().as_secs_f64()
+                    );
                 }
             } else if !artifact.path.is_file() {
                 bail!(

@@ -195,3 +195,83 @@ impl<'a> Analysis<'a> {
         leaks
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn package(dir: &Path, name: &str, deps: &str) {
+        let manifest = format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{deps}\n"
+        );
+        write(dir, &format!("{name}/Cargo.toml"), &manifest);
+        write(dir, &format!("{name}/src/lib.rs"), "");
+    }
+
+    /// A workspace with a stand-in `tokio` (path crate, same feature names),
+    /// so the test needs no registry.
+    #[test]
+    fn names_the_member_and_edge_that_turn_on_unsupported_tokio_features() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "Cargo.toml",
+            "[workspace]\nresolver = \"2\"\nmembers = [\"app\", \"tool\", \"mid\", \"gated\"]\n",
+        );
+        write(
+            root,
+            "tokio/Cargo.toml",
+            "[package]\nname = \"tokio\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[features]\n\
+             sync = []\nmacros = []\nio-util = []\nrt = []\ntime = []\nfs = []\nnet = []\n\
+             full = [\"fs\", \"net\", \"sync\"]\n",
+        );
+        write(root, "tokio/src/lib.rs", "");
+        package(
+            root,
+            "app",
+            "tokio = { path = \"../tokio\", features = [\"sync\", \"rt\"] }",
+        );
+        package(
+            root,
+            "mid",
+            "tokio = { path = \"../tokio\", features = [\"full\"] }",
+        );
+        package(root, "tool", "mid = { path = \"../mid\" }");
+        // Unsupported features asked for only off wasm: not a leak.
+        package(root, "gated", "");
+        let gated = std::fs::read_to_string(root.join("gated/Cargo.toml")).unwrap()
+            + "\n[target.'cfg(not(target_arch = \"wasm32\"))'.dependencies]\n\
+               tokio = { path = \"../tokio\", features = [\"net\"] }\n";
+        write(root, "gated/Cargo.toml", &gated);
+
+        let mut leaks = tokio_leaks(&root.join("Cargo.toml"), "wasm32-wasip1").unwrap();
+        leaks.sort_by(|a, b| a.member.cmp(&b.member));
+        let full: BTreeSet<String> = ["fs", "full", "net"].map(String::from).into();
+        assert_eq!(
+            leaks,
+            [
+                Leak {
+                    member: "mid".into(),
+                    path: vec!["mid".into()],
+                    features: full.clone()
+                },
+                Leak {
+                    member: "tool".into(),
+                    path: vec!["tool".into(), "mid".into()],
+                    features: full
+                },
+            ]
+        );
+        assert_eq!(
+            leaks[1].describe(),
+            "tool → mid → tokio asks for `fs, full, net`"
+        );
+    }
+}

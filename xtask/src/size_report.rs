@@ -69,7 +69,8 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Budgets {
-    /// Ceiling for every `.wasm` artifact without its own `max-bytes`.
+    /// Ceiling for every release `.wasm` artifact without its own `max-bytes`
+    /// (debug builds carry DWARF and are not shipped).
     #[serde(default = "Budgets::guide_ceiling")]
     pub wasm_max_bytes: u64,
     /// Largest allowed growth against the baseline, in percent of the baseline.
@@ -88,6 +89,22 @@ impl Budgets {
     /// The guide's "if the binary size exceeds 1MB".
     fn guide_ceiling() -> u64 {
         1_000_000
+    }
+
+    /// The ceiling for `a` when no `max-bytes` names it.
+    fn default_max(&self, a: &Measured) -> Option<u64> {
+        (a.kind == Kind::Wasm && a.profile == Profile::Release).then_some(self.wasm_max_bytes)
+    }
+
+    /// The largest size allowed for an artifact that was `base` bytes in the
+    /// baseline: with both growth limits set, the more generous one wins, so
+    /// neither a tiny file's few bytes nor a big file's few percent fail alone.
+    pub fn growth_limit(&self, base: u64) -> Option<u64> {
+        let by_percent = self
+            .max_growth_percent
+            .map(|pct| (base as f64 * (1.0 + pct / 100.0)).floor() as u64);
+        let by_bytes = self.max_growth_bytes.map(|b| base + b);
+        by_percent.max(by_bytes)
     }
 
     pub fn from_workspace(ws: &Workspace) -> Result<Self> {
@@ -178,7 +195,7 @@ pub fn check_budgets(
             .max_bytes
             .get(id)
             .copied()
-            .or((a.kind == Kind::Wasm).then_some(budgets.wasm_max_bytes));
+            .or(budgets.default_max(a));
         if let Some(max) = max {
             push("size", a.sizes.bytes, max);
         }
@@ -187,13 +204,8 @@ pub fn check_budgets(
         }
         let base = baseline.and_then(|b| b.artifacts.iter().find(|b| &b.id() == id));
         if let Some(base) = base {
-            let base = base.sizes.bytes;
-            if let Some(bytes) = budgets.max_growth_bytes {
-                push("size (growth limit in bytes)", a.sizes.bytes, base + bytes);
-            }
-            if let Some(pct) = budgets.max_growth_percent {
-                let limit = (base as f64 * (1.0 + pct / 100.0)).floor() as u64;
-                push("size (growth limit in percent)", a.sizes.bytes, limit);
+            if let Some(limit) = budgets.growth_limit(base.sizes.bytes) {
+                push("growth", a.sizes.bytes, limit);
             }
         }
     }
@@ -321,7 +333,7 @@ fn size_table(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> 
             .max_bytes
             .get(&id)
             .copied()
-            .or((a.kind == Kind::Wasm).then_some(budgets.wasm_max_bytes))
+            .or(budgets.default_max(a))
             .map_or("-".to_owned(), human_bytes);
         t.row([
             id,
@@ -477,4 +489,167 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<T: serde::de::DeserializeOwned>(s: &str) -> T {
+        serde_json::from_value(serde_json::json!(s)).unwrap()
+    }
+
+    fn artifact(id: &str, bytes: u64, gzip: u64) -> Measured {
+        let parts: Vec<&str> = id.split('/').collect();
+        Measured {
+            package: parts[0].to_owned(),
+            kind: parse(parts[1]),
+            profile: parse(parts[2]),
+            stage: parse(parts[3]),
+            path: format!("{id}.bin"),
+            sizes: Sizes {
+                bytes,
+                gzip_bytes: gzip,
+                brotli_bytes: gzip,
+                sections: None,
+            },
+        }
+    }
+
+    fn report(artifacts: Vec<Measured>) -> Report {
+        Report {
+            rustc: "rustc test".into(),
+            commit: None,
+            artifacts,
+        }
+    }
+
+    const DEMO: &str = "wasm-demo/wasm/release/opt";
+    const RLIB: &str = "cortex-core/rlib/release/raw";
+
+    fn budgets(toml_text: &str) -> Budgets {
+        let table: toml::Table = toml::from_str(toml_text).unwrap();
+        serde_json::from_value(serde_json::to_value(table).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn gate_passes_when_everything_is_within_budget() {
+        let b =
+            budgets("max-growth-percent = 5.0\n[max-bytes]\n\"wasm-demo/wasm/release/opt\" = 1000");
+        let now = report(vec![
+            artifact(DEMO, 1000, 400),
+            artifact(RLIB, 5_000_000, 9),
+        ]);
+        let base = report(vec![artifact(DEMO, 960, 390)]);
+        assert_eq!(check_budgets(&now, Some(&base), &b).unwrap(), []);
+    }
+
+    #[test]
+    fn gate_fails_when_budget_exceeded() {
+        let b = budgets("[max-bytes]\n\"wasm-demo/wasm/release/opt\" = 1000\n[max-gzip-bytes]\n\"wasm-demo/wasm/release/opt\" = 300");
+        let now = report(vec![artifact(DEMO, 1001, 400)]);
+        let base = report(vec![artifact(DEMO, 900, 390)]);
+        let v = check_budgets(&now, Some(&base), &b).unwrap();
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(
+            (v[0].limit_name, v[0].measured, v[0].limit, v[0].delta),
+            ("size", 1001, 1000, Some(101))
+        );
+        assert_eq!(
+            (v[1].limit_name, v[1].measured, v[1].limit),
+            ("gzip size", 400, 300)
+        );
+        let line = v[0].to_string();
+        assert!(
+            line.starts_with(DEMO)
+                && line.contains("1001 B")
+                && line.contains("+101 B vs baseline"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn gate_applies_the_guides_1_mb_ceiling_to_wasm_only() {
+        let b = budgets("");
+        let now = report(vec![
+            artifact(DEMO, 1_000_001, 1),
+            artifact(RLIB, 9_000_000, 1),
+        ]);
+        let v = check_budgets(&now, None, &b).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(
+            (v[0].artifact.as_str(), v[0].limit, v[0].delta),
+            (DEMO, 1_000_000, None)
+        );
+    }
+
+    #[test]
+    fn gate_fails_when_growth_exceeds_percent_or_bytes() {
+        let now = report(vec![artifact(DEMO, 1100, 1), artifact(RLIB, 10_300, 1)]);
+        let base = report(vec![artifact(DEMO, 1000, 1), artifact(RLIB, 10_000, 1)]);
+        let by_percent =
+            check_budgets(&now, Some(&base), &budgets("max-growth-percent = 5.0")).unwrap();
+        assert_eq!(by_percent.len(), 1, "{by_percent:?}");
+        assert_eq!(
+            (by_percent[0].artifact.as_str(), by_percent[0].limit),
+            (DEMO, 1050)
+        );
+        let by_bytes =
+            check_budgets(&now, Some(&base), &budgets("max-growth-bytes = 200")).unwrap();
+        assert_eq!(by_bytes.len(), 1, "{by_bytes:?}");
+        assert_eq!(
+            (
+                by_bytes[0].artifact.as_str(),
+                by_bytes[0].limit,
+                by_bytes[0].delta
+            ),
+            (RLIB, 10_200, Some(300))
+        );
+        // Both set: the larger allowance applies.
+        let both = budgets("max-growth-percent = 5.0\nmax-growth-bytes = 200");
+        assert_eq!(check_budgets(&now, Some(&base), &both).unwrap(), []);
+        let bigger = report(vec![artifact(DEMO, 1201, 1), artifact(RLIB, 10_501, 1)]);
+        let v = check_budgets(&bigger, Some(&base), &both).unwrap();
+        let limits: Vec<(&str, u64)> = v.iter().map(|v| (v.artifact.as_str(), v.limit)).collect();
+        assert_eq!(limits, [(DEMO, 1200), (RLIB, 10_500)]);
+        // Shrinking never fails the growth limits.
+        let smaller = report(vec![artifact(DEMO, 10, 1)]);
+        assert_eq!(
+            check_budgets(&smaller, Some(&base), &budgets("max-growth-bytes = 0")).unwrap(),
+            []
+        );
+    }
+
+    #[test]
+    fn budget_naming_an_unknown_artifact_is_an_error() {
+        let b = budgets("[max-bytes]\n\"wasm-demo/wasm/release/optt\" = 1");
+        let err = check_budgets(&report(vec![artifact(DEMO, 1, 1)]), None, &b).unwrap_err();
+        assert!(
+            err.to_string().contains("optt") && err.to_string().contains(DEMO),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_budget_key_is_rejected() {
+        let table: toml::Table = toml::from_str("max-growth-percnt = 5.0").unwrap();
+        let r: Result<Budgets, _> = serde_json::from_value(serde_json::to_value(table).unwrap());
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn baseline_absent_is_none_and_corrupt_is_an_error_naming_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("size-baseline.json");
+        assert_eq!(load_baseline(&path).unwrap(), None);
+        std::fs::write(&path, "{\"rustc\": \"x\", \"artifacts\": [").unwrap();
+        let err = format!("{:#}", load_baseline(&path).unwrap_err());
+        assert!(
+            err.contains("--bless") && err.contains("git checkout"),
+            "{err}"
+        );
+        let good = report(vec![artifact(DEMO, 5, 5)]);
+        std::fs::write(&path, serde_json::to_string(&good).unwrap()).unwrap();
+        assert_eq!(load_baseline(&path).unwrap(), Some(good));
+    }
 }

@@ -59,16 +59,24 @@ impl Table {
             .collect()
     }
 
-    /// Text columns; cells that look like numbers are right-aligned.
+    /// Text columns; columns of numbers (and `-`) are right-aligned.
     pub fn render(&self) -> String {
         let widths = self.widths();
+        let numeric: Vec<bool> = (0..self.header.len())
+            .map(|i| {
+                let mut cells = self.rows.iter().filter_map(|r| r.get(i));
+                cells.clone().any(|c| looks_numeric(c))
+                    && cells.all(|c| looks_numeric(c) || c == "-")
+            })
+            .collect();
         let mut out = String::new();
         for row in std::iter::once(&self.header).chain(&self.rows) {
             let cells: Vec<String> = row
                 .iter()
                 .zip(&widths)
-                .map(|(c, &w)| {
-                    if looks_numeric(c) {
+                .zip(&numeric)
+                .map(|((c, &w), &right)| {
+                    if right {
                         format!("{c:>w$}")
                     } else {
                         format!("{c:<w$}")

@@ -62,19 +62,35 @@ fn main() -> ExitCode {
         .build();
     let result = match runtime {
         Ok(rt) => rt.block_on(run()),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(DemoError(e.to_string())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(DemoError(e)) => {
             eprintln!("wasm-demo: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-/// Any failure ends the demo with its message; the demo has no recovery.
-type DemoResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+/// Any failure ends the demo with its message. A plain message rather than
+/// `Box<dyn Error>`: that one's vtable drags `Debug` formatting (and its
+/// Unicode escape tables) into the `.wasm`.
+struct DemoError(String);
+
+impl From<cortex_core::Error> for DemoError {
+    fn from(e: cortex_core::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+impl From<&str> for DemoError {
+    fn from(e: &str) -> Self {
+        Self(e.to_owned())
+    }
+}
+
+type DemoResult<T = ()> = Result<T, DemoError>;
 
 async fn run() -> DemoResult {
     let stores = ScratchStores::open()?;
@@ -112,7 +128,9 @@ async fn run() -> DemoResult {
             .await
             .map_err(|_| "subscription stalled")??;
         if event.position != received {
-            return Err(format!("subscription out of order at {received}").into());
+            return Err(DemoError(format!(
+                "subscription out of order at {received}"
+            )));
         }
         received += 1;
     }
