@@ -59,3 +59,33 @@ pub fn optimize(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
     write_atomic(out, &std::fs::read(&cached)?)?;
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest valid module: magic and version, no sections.
+    const EMPTY_MODULE: &[u8] = b"\0asm\x01\0\0\0";
+
+    #[test]
+    fn optimizes_once_then_serves_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let (raw, out, cache) = (
+            dir.path().join("m.wasm"),
+            dir.path().join("m.opt.wasm"),
+            dir.path().join("cache"),
+        );
+        std::fs::write(&raw, EMPTY_MODULE).unwrap();
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Optimized);
+        let first = std::fs::read(&out).unwrap();
+        crate::measure::validate_wasm(&first).unwrap();
+        std::fs::remove_file(&out).unwrap();
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Cached);
+        assert_eq!(std::fs::read(&out).unwrap(), first);
+        // A changed input is optimised again.
+        let mut changed = EMPTY_MODULE.to_vec();
+        changed.extend_from_slice(b"\0\x02\x01x"); // an empty custom section `x`
+        std::fs::write(&raw, &changed).unwrap();
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Optimized);
+    }
+}

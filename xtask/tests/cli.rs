@@ -211,6 +211,28 @@ fn assert_old_files_intact(dir: &Path) {
 }
 
 #[test]
+fn github_step_summary_gets_the_markdown_table() {
+    let reports = tempfile::tempdir().unwrap();
+    let summary = reports.path().join("summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let built = run(&mut xtask(&["build-wasm"]));
+    assert!(built.status.success(), "{}", stderr(&built));
+    let out = run(xtask(&["size-report", "--no-build", "--reports-dir"])
+        .arg(reports.path())
+        .env("GITHUB_STEP_SUMMARY", &summary));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with("earlier step\n"),
+        "the summary was overwritten, not appended to"
+    );
+    assert!(
+        text.contains("| artifact | size | gzip |") && text.contains("wasm-demo/wasm/release/opt"),
+        "{text}"
+    );
+}
+
+#[test]
 fn absent_baseline_with_check_explains_bless() {
     let reports = reports_with_old_files();
     let out =
