@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::{Error, Result};
 
@@ -74,7 +74,9 @@ pub trait GraphStore: Send + Sync {
         if self.get_node(start)?.is_none() {
             return Err(Error::NodeNotFound(start.to_owned()));
         }
-        let mut seen = BTreeSet::from([start.to_owned()]);
+        // Node to its parent: the same map type as `shortest_path`'s, one
+        // instantiation for both.
+        let mut seen: BTreeMap<String, Option<String>> = BTreeMap::from([(start.to_owned(), None)]);
         let mut order = vec![Visit {
             id: start.to_owned(),
             depth: 0,
@@ -86,7 +88,8 @@ pub trait GraphStore: Send + Sync {
                 continue;
             }
             for n in self.out_neighbours(&id)? {
-                if seen.insert(n.clone()) {
+                if !seen.contains_key(&n) {
+                    seen.insert(n.clone(), Some(id.clone()));
                     order.push(Visit {
                         id: n,
                         depth: depth + 1,
@@ -128,7 +131,10 @@ pub trait GraphStore: Send + Sync {
     }
 }
 
+/// The traversals' map type doubles as the set here: one instantiation of
+/// the B-tree code in the binary instead of two.
 fn dedup_in_order(ids: impl Iterator<Item = String>) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    ids.filter(|id| seen.insert(id.clone())).collect()
+    let mut seen: BTreeMap<String, Option<String>> = BTreeMap::new();
+    ids.filter(|id| seen.insert(id.clone(), None).is_none())
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! In-memory backends: available on every target, the default on wasm.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::event::{check_expected, record_batch, Notifier};
@@ -122,8 +122,9 @@ type EdgeKey = (String, String, String);
 struct Graph {
     nodes: BTreeMap<String, Node>,
     out: BTreeMap<EdgeKey, Properties>,
-    /// `(to, edge_type, from)` for every edge, to find in-edges.
-    inn: BTreeSet<EdgeKey>,
+    /// `(to, edge_type, from)` for every edge, to find in-edges: a mirror of
+    /// `out` of the same type, so the wasm binary carries one map's code.
+    inn: BTreeMap<EdgeKey, Properties>,
 }
 
 impl Graph {
@@ -143,17 +144,12 @@ impl Graph {
     fn edges_into(&self, id: &str) -> Vec<Edge> {
         self.inn
             .range(first_is(id))
-            .take_while(|k| k.0 == id)
-            .map(|(to, edge_type, from)| {
-                let key = (from.clone(), edge_type.clone(), to.clone());
-                let properties = self.out[&key].clone();
-                let (from, edge_type, to) = key;
-                Edge {
-                    from,
-                    edge_type,
-                    to,
-                    properties,
-                }
+            .take_while(|(k, _)| k.0 == id)
+            .map(|((to, edge_type, from), props)| Edge {
+                from: from.clone(),
+                edge_type: edge_type.clone(),
+                to: to.clone(),
+                properties: props.clone(),
             })
             .collect()
     }
@@ -174,6 +170,10 @@ fn first_is(id: &str) -> std::ops::RangeFrom<EdgeKey> {
 
 fn edge_key(edge: &Edge) -> EdgeKey {
     (edge.from.clone(), edge.edge_type.clone(), edge.to.clone())
+}
+
+fn mirror_key(edge: &Edge) -> EdgeKey {
+    (edge.to.clone(), edge.edge_type.clone(), edge.from.clone())
 }
 
 /// A [`GraphStore`] held in memory; its contents go with it.
@@ -239,8 +239,7 @@ impl GraphStore for MemoryGraphStore {
             });
         }
         g.out.insert(key, edge.properties.clone());
-        g.inn
-            .insert((edge.to.clone(), edge.edge_type.clone(), edge.from.clone()));
+        g.inn.insert(mirror_key(edge), edge.properties.clone());
         Ok(())
     }
 
@@ -250,6 +249,7 @@ impl GraphStore for MemoryGraphStore {
         match g.out.get_mut(&key) {
             Some(props) => {
                 *props = edge.properties.clone();
+                g.inn.insert(mirror_key(edge), edge.properties.clone());
                 Ok(())
             }
             None => Err(Error::EdgeNotFound {
