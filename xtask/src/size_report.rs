@@ -91,9 +91,12 @@ impl Budgets {
         1_000_000
     }
 
-    /// The ceiling for `a` when no `max-bytes` names it.
-    fn default_max(&self, a: &Measured) -> Option<u64> {
-        (a.kind == Kind::Wasm && a.profile == Profile::Release).then_some(self.wasm_max_bytes)
+    /// The size ceiling of `a`: its own `max-bytes`, else the default for
+    /// release `.wasm`, else none.
+    fn max_for(&self, a: &Measured, id: &str) -> Option<u64> {
+        let default =
+            (a.kind == Kind::Wasm && a.profile == Profile::Release).then_some(self.wasm_max_bytes);
+        self.max_bytes.get(id).copied().or(default)
     }
 
     /// The largest size allowed for an artifact that was `base` bytes in the
@@ -191,11 +194,7 @@ pub fn check_budgets(
                 });
             }
         };
-        let max = budgets
-            .max_bytes
-            .get(id)
-            .copied()
-            .or(budgets.default_max(a));
+        let max = budgets.max_for(a, id);
         if let Some(max) = max {
             push("size", a.sizes.bytes, max);
         }
@@ -329,12 +328,7 @@ fn size_table(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> 
             None if baseline.is_some() => "new".to_owned(),
             None => "-".to_owned(),
         };
-        let budget = budgets
-            .max_bytes
-            .get(&id)
-            .copied()
-            .or(budgets.default_max(a))
-            .map_or("-".to_owned(), human_bytes);
+        let budget = budgets.max_for(a, &id).map_or("-".to_owned(), human_bytes);
         t.row([
             id,
             human_bytes(a.sizes.bytes),

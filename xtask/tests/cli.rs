@@ -124,18 +124,18 @@ fn size_report_numbers_match_the_files() {
             assert!(a.get("sections").is_none(), "{id}");
         }
     }
-    let opt = artifacts
-        .iter()
-        .zip(&ids)
-        .find(|(_, id)| id.as_str() == "wasm-demo/wasm/release/opt")
-        .unwrap()
-        .0;
-    let raw = artifacts
-        .iter()
-        .zip(&ids)
-        .find(|(_, id)| id.as_str() == "wasm-demo/wasm/release/raw")
-        .unwrap()
-        .0;
+    let by_id = |wanted: &str| {
+        artifacts
+            .iter()
+            .zip(&ids)
+            .find(|(_, id)| id.as_str() == wanted)
+            .unwrap()
+            .0
+    };
+    let (opt, raw) = (
+        by_id("wasm-demo/wasm/release/opt"),
+        by_id("wasm-demo/wasm/release/raw"),
+    );
     assert!(
         opt["bytes"].as_u64() < raw["bytes"].as_u64(),
         "-Oz did not shrink the demo"

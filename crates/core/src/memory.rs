@@ -129,29 +129,11 @@ struct Graph {
 
 impl Graph {
     fn edges_from(&self, id: &str) -> Vec<Edge> {
-        self.out
-            .range(first_is(id))
-            .take_while(|(k, _)| k.0 == id)
-            .map(|((from, edge_type, to), props)| Edge {
-                from: from.clone(),
-                edge_type: edge_type.clone(),
-                to: to.clone(),
-                properties: props.clone(),
-            })
-            .collect()
+        edges_of(&self.out, id, false)
     }
 
     fn edges_into(&self, id: &str) -> Vec<Edge> {
-        self.inn
-            .range(first_is(id))
-            .take_while(|(k, _)| k.0 == id)
-            .map(|((to, edge_type, from), props)| Edge {
-                from: from.clone(),
-                edge_type: edge_type.clone(),
-                to: to.clone(),
-                properties: props.clone(),
-            })
-            .collect()
+        edges_of(&self.inn, id, true)
     }
 
     fn remove_edge(&mut self, from: &str, edge_type: &str, to: &str) -> bool {
@@ -161,6 +143,28 @@ impl Graph {
         self.inn.remove(&(to, edge_type, from));
         existed
     }
+}
+
+/// Edges in `index` whose key starts with `id`; `mirrored` for `inn`, whose
+/// keys are `(to, edge_type, from)`.
+fn edges_of(index: &BTreeMap<EdgeKey, Properties>, id: &str, mirrored: bool) -> Vec<Edge> {
+    index
+        .range(first_is(id))
+        .take_while(|(k, _)| k.0 == id)
+        .map(|((first, edge_type, other), props)| {
+            let (from, to) = if mirrored {
+                (other, first)
+            } else {
+                (first, other)
+            };
+            Edge {
+                from: from.clone(),
+                edge_type: edge_type.clone(),
+                to: to.clone(),
+                properties: props.clone(),
+            }
+        })
+        .collect()
 }
 
 /// The range of keys whose first component is `id` or sorts after it.
