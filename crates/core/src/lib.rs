@@ -2,15 +2,15 @@
 //!
 //! Both are traits ([`EventStore`], [`GraphStore`]) with two backends:
 //! in memory ([`MemoryEventStore`], [`MemoryGraphStore`]) on every target, and
-//! RocksDB (`RocksEventStore`, `RocksGraphStore`) on native targets only.
-//! [`store`] picks the default backend for the target being compiled, in one
-//! place: RocksDB natively, memory on `wasm32`.
+//! RocksDB (`RocksEventStore`, `RocksGraphStore`) on native targets only,
+//! with the `rocksdb` feature (on by default). [`store`] picks the default
+//! backend at compile time, in one place: RocksDB natively, memory on `wasm32`.
 
 mod error;
 mod event;
 mod graph;
 mod memory;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
 mod rocks;
 pub mod store;
 
@@ -18,5 +18,5 @@ pub use error::{Error, Result};
 pub use event::{Appended, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Subscription};
 pub use graph::{Edge, GraphStore, Node, Properties, Visit};
 pub use memory::{MemoryEventStore, MemoryGraphStore};
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
 pub use rocks::{RocksEventStore, RocksGraphStore, RocksOptions};

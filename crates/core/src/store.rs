@@ -1,11 +1,13 @@
-//! The one place the storage backend is chosen, by target at compile time:
-//! RocksDB natively, memory on `wasm32` (where RocksDB cannot build).
+//! The one place the storage backend is chosen, at compile time: RocksDB
+//! natively, memory on `wasm32` (where RocksDB cannot build) and natively
+//! without the default `rocksdb` feature (benchmarks that compare native
+//! and wasm on the same backend, with no C++ to build).
 
 use std::path::Path;
 
 use crate::Result;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
 mod chosen {
     pub type EventStore = crate::RocksEventStore;
     pub type GraphStore = crate::RocksGraphStore;
@@ -26,9 +28,13 @@ mod chosen {
         let name = format!("cortex-scratch-{}-{n}", std::process::id());
         Some(std::env::temp_dir().join(name))
     }
+
+    pub fn remove_scratch(dir: &std::path::Path) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(not(all(not(target_arch = "wasm32"), feature = "rocksdb")))]
 mod chosen {
     pub type EventStore = crate::MemoryEventStore;
     pub type GraphStore = crate::MemoryGraphStore;
@@ -41,6 +47,9 @@ mod chosen {
     pub fn scratch_dir() -> Option<std::path::PathBuf> {
         None
     }
+
+    /// Nothing to remove; and no `remove_dir_all` linked into the `.wasm`.
+    pub fn remove_scratch(_dir: &std::path::Path) {}
 }
 
 /// The event store backend of this target.
@@ -70,7 +79,7 @@ impl ScratchStores {
         let stores = open_default(dir.as_deref().unwrap_or(Path::new("")));
         if stores.is_err() {
             if let Some(dir) = &dir {
-                let _ = std::fs::remove_dir_all(dir);
+                chosen::remove_scratch(dir);
             }
         }
         Ok(Self {
@@ -93,7 +102,7 @@ impl Drop for ScratchStores {
         // Close the databases before removing their files.
         drop(self.stores.take());
         if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
+            chosen::remove_scratch(dir);
         }
     }
 }

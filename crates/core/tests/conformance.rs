@@ -30,7 +30,7 @@ mod memory {
     });
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
 mod on_disk {
     use cortex_core::{EventStore, GraphStore, RocksEventStore, RocksGraphStore};
 
@@ -80,12 +80,12 @@ mod on_disk {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
 mod rocks {
     conformance_tests!(crate::on_disk::Rocks::new(false));
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
 mod rocks_reopened {
     conformance_tests!(crate::on_disk::Rocks::new(true));
 }

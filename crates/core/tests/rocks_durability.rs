@@ -1,5 +1,5 @@
 //! RocksDB on disk: SIGKILL during synced appends, and bad paths at open.
-#![cfg(not(target_arch = "wasm32"))]
+#![cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
