@@ -1,10 +1,12 @@
 //! `cargo xtask test`: set-up, then every check CI runs, in the order that fails fastest.
 
+use std::ffi::OsStr;
 use std::time::Instant;
 
 use anyhow::Result;
 use xshell::{cmd, Shell};
 
+use crate::runtime::{self, RuntimePaths};
 use crate::setup::{self, WASM_TARGETS};
 use crate::workspace::{cargo, Workspace};
 
@@ -23,11 +25,29 @@ pub fn run(ws: &Workspace) -> Result<bool> {
         .flat_map(|p| ["-p".to_owned(), p.name.to_string()])
         .collect::<Vec<_>>();
     let wasm_p = &wasm_p;
+    // The runtime is its own workspace: fmt, clippy and tests name its
+    // manifest, and share its release target dir so nothing builds twice.
+    let RuntimePaths {
+        manifest: rt_manifest,
+        target_dir: rt_target,
+        binary: rt_binary,
+    } = runtime::paths(ws);
+    let rt = [
+        OsStr::new("--manifest-path"),
+        rt_manifest.as_os_str(),
+        OsStr::new("--target-dir"),
+        rt_target.as_os_str(),
+    ];
+    let rt = &rt;
     type Step<'a> = (&'a str, Box<dyn Fn() -> xshell::Result<()> + 'a>);
     let steps: Vec<Step> = vec![
         (
             "format",
             Box::new(|| cmd!(sh, "{cargo} fmt --all -- --check").run()),
+        ),
+        (
+            "format (runtime/)",
+            Box::new(|| cmd!(sh, "{cargo} fmt --manifest-path {rt_manifest} --check").run()),
         ),
         (
             "clippy (native)",
@@ -80,6 +100,26 @@ pub fn run(ws: &Workspace) -> Result<bool> {
                     "{cargo} test --target wasm32-wasip1 {wasm_p...} --no-run"
                 )
                 .run()
+            }),
+        ),
+        (
+            "wasm runtime (runtime/): build (the first time: minutes), clippy, tests",
+            Box::new(|| {
+                cmd!(sh, "{cargo} build --release --locked {rt...}").run()?;
+                cmd!(
+                    sh,
+                    "{cargo} clippy --release --locked {rt...} --all-targets -- -D warnings"
+                )
+                .run()?;
+                cmd!(sh, "{cargo} test --release --locked {rt...}").run()
+            }),
+        ),
+        (
+            "cortex-core tests on wasm32-wasip1, run under the wasm runtime",
+            Box::new(|| {
+                cmd!(sh, "{cargo} test --target wasm32-wasip1 -p cortex-core")
+                    .env("CARGO_TARGET_WASM32_WASIP1_RUNNER", &rt_binary)
+                    .run()
             }),
         ),
     ];
