@@ -82,6 +82,21 @@ pub fn opt_path(raw: &Path) -> PathBuf {
     raw.with_extension("opt.wasm")
 }
 
+/// The shipped file's twin that keeps the name section:
+/// `name.opt.names.wasm`, the same `-Oz` code, for `cargo xtask bloat`. Not
+/// an artifact: nothing ships or measures it. Takes the raw `name.wasm` or
+/// the shipped `name.opt.wasm`.
+pub fn names_path(raw_or_shipped: &Path) -> PathBuf {
+    let file = raw_or_shipped
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy();
+    match file.strip_suffix(".opt.wasm") {
+        Some(stem) => raw_or_shipped.with_file_name(format!("{stem}.opt.names.wasm")),
+        None => raw_or_shipped.with_extension("opt.names.wasm"),
+    }
+}
+
 /// The artifacts a build of `package` in `profile` produces: its library's
 /// `.rlib`, each binary's `.wasm`, and for release also each `.opt.wasm`.
 pub fn expected(ws: &Workspace, package: &Package, profile: Profile) -> Vec<Artifact> {

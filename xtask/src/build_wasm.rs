@@ -83,6 +83,16 @@ pub fn build(ws: &Workspace, packages: &[&Package], profiles: &[Profile]) -> Res
                         t.elapsed().as_secs_f64()
                     );
                 }
+                // Its twin with names, for `cargo xtask bloat`; not an artifact.
+                let names = artifacts::names_path(&raw);
+                let t = Instant::now();
+                if shrink::optimize_keeping_names(&raw, &names, &cache)? == Outcome::Optimized {
+                    eprintln!(
+                        "      wasm-opt -Oz, names kept → {} in {:.2} s",
+                        names.display(),
+                        t.elapsed().as_secs_f64()
+                    );
+                }
             } else if !artifact.path.is_file() {
                 bail!(
                     "cargo reported success but {} is missing; remove {} and build again",

@@ -8,8 +8,9 @@ use wasm_opt::{Feature, OptimizationOptions, Pass};
 
 use crate::files::{content_hash, write_atomic};
 
-/// Changes whenever the options below change, so old cache entries are not reused.
-const SETTINGS: &str = "wasm-opt 0.116 -Oz strip-debug strip-producers v1";
+/// Change whenever the options below change, so old cache entries are not reused.
+const SHIPPED_SETTINGS: &str = "wasm-opt 0.116 -Oz strip-debug strip-producers v1";
+const NAMED_SETTINGS: &str = "wasm-opt 0.116 -Oz names strip-dwarf strip-producers v1";
 
 /// What Rust's wasm32 targets emit today; Binaryen must accept them on input.
 const FEATURES: [Feature; 6] = [
@@ -29,11 +30,42 @@ pub enum Outcome {
 }
 
 /// Writes `-Oz` of `raw` to `out`, with debug info and the producers section
-/// stripped. `raw` must already be valid wasm (Binaryen aborts the process on
-/// some malformed input, so validate first).
+/// stripped: the file we ship. `raw` must already be valid wasm (Binaryen
+/// aborts the process on some malformed input, so validate first).
 pub fn optimize(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
+    optimize_cached(raw, out, cache_dir, SHIPPED_SETTINGS, |opts| {
+        opts.debug_info(false)
+            .add_pass(Pass::StripDebug)
+            .add_pass(Pass::StripProducers);
+    })
+}
+
+/// The same `-Oz` run as [`optimize`], but the name section is kept, so
+/// `cargo xtask bloat` can name each function of the shipped code. Only
+/// DWARF and the producers section go: stripping DWARF as a pass (rather
+/// than not asking for debug info) also stops Binaryen from reading it, and
+/// DWARF it reads would make it skip optimisations, so the code would no
+/// longer be the shipped code.
+pub fn optimize_keeping_names(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
+    optimize_cached(raw, out, cache_dir, NAMED_SETTINGS, |opts| {
+        opts.debug_info(true)
+            .add_pass(Pass::StripDwarf)
+            .add_pass(Pass::StripProducers);
+    })
+}
+
+/// Runs `-Oz` on `raw`, further configured by `configure`, unless the cache
+/// already holds the result for these input bytes and `settings`, then
+/// copies the result to `out`.
+fn optimize_cached(
+    raw: &Path,
+    out: &Path,
+    cache_dir: &Path,
+    settings: &str,
+    configure: impl FnOnce(&mut OptimizationOptions),
+) -> Result<Outcome> {
     let bytes = std::fs::read(raw).with_context(|| format!("cannot read {}", raw.display()))?;
-    let key = content_hash(&[SETTINGS.as_bytes(), &bytes]);
+    let key = content_hash(&[settings.as_bytes(), &bytes]);
     let cached = cache_dir.join(format!("{key}.wasm"));
     let outcome = if cached.is_file() {
         Outcome::Cached
@@ -45,9 +77,7 @@ pub fn optimize(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
         for f in FEATURES {
             opts.enable_feature(f);
         }
-        opts.debug_info(false)
-            .add_pass(Pass::StripDebug)
-            .add_pass(Pass::StripProducers);
+        configure(&mut opts);
         let run = opts.run(raw, &tmp);
         if let Err(e) = run {
             let _ = std::fs::remove_file(&tmp);
