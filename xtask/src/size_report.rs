@@ -13,9 +13,13 @@ use serde::{Deserialize, Serialize};
 use xshell::{cmd, Shell};
 
 use crate::artifacts::{self, Artifact, Kind, Profile, Stage};
+use crate::bloat::{self, Attribution, CrateSize, FunctionSize};
 use crate::build_wasm;
 use crate::files::write_atomic;
+use crate::history;
 use crate::measure::{measure, Sizes};
+use crate::revision::{self, Acceptance};
+use crate::size_diff;
 use crate::table::{human_bytes, human_delta, Table};
 use crate::workspace::Workspace;
 
@@ -36,6 +40,13 @@ pub struct Args {
     /// Where to write the reports and find the baseline [default: <workspace>/reports]
     #[arg(long, value_name = "DIR")]
     pub reports_dir: Option<PathBuf>,
+    /// Append this measurement to reports/history.jsonl (once per commit; CI runs it on main)
+    #[arg(long)]
+    pub record: bool,
+    /// Compare with REV (e.g. a pull request's merge base), built now in a
+    /// temporary git worktree with this toolchain, instead of the committed baseline
+    #[arg(long, value_name = "REV", conflicts_with = "bless")]
+    pub against: Option<String>,
 }
 
 /// One measured artifact, as written to `size.json` and the baseline.
@@ -63,6 +74,52 @@ pub struct Report {
     #[serde(default)]
     pub commit: Option<String>,
     pub artifacts: Vec<Measured>,
+    /// Crates and biggest functions of each shipped `.wasm`, so a later
+    /// report can say what grew.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attribution: Vec<Attributed>,
+}
+
+/// How many functions a report keeps per artifact: the biggest, which is
+/// where growth that matters shows; crates are kept whole.
+const KEPT_FUNCTIONS: usize = 100;
+
+/// Size attribution of one shipped artifact: its code and data by crate,
+/// and its biggest functions (bodies with one name summed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attributed {
+    /// The id of the artifact the figures describe.
+    pub artifact: String,
+    /// The file they were read from (the shipped file has no names).
+    pub file: String,
+    /// Whether `functions` holds only the biggest ones.
+    #[serde(default)]
+    pub truncated: bool,
+    pub crates: Vec<CrateSize>,
+    pub functions: Vec<FunctionSize>,
+}
+
+impl Attributed {
+    pub fn new(artifact: &str, a: Attribution, keep: usize) -> Self {
+        let mut by_name: BTreeMap<String, FunctionSize> = BTreeMap::new();
+        for f in a.functions {
+            by_name
+                .entry(f.name.clone())
+                .and_modify(|e| e.bytes += f.bytes)
+                .or_insert(f);
+        }
+        let mut functions: Vec<FunctionSize> = by_name.into_values().collect();
+        functions.sort_by(|x, y| y.bytes.cmp(&x.bytes).then_with(|| x.name.cmp(&y.name)));
+        let truncated = functions.len() > keep;
+        functions.truncate(keep);
+        Self {
+            artifact: artifact.to_owned(),
+            file: a.file,
+            truncated,
+            crates: a.crates,
+            functions,
+        }
+    }
 }
 
 /// `[workspace.metadata.size-budgets]` in the root Cargo.toml.
@@ -133,6 +190,8 @@ pub struct Violation {
     pub limit: u64,
     /// Against the baseline, when it has this artifact.
     pub delta: Option<i64>,
+    /// Growth accepted by `Size-Accepted:` trailers, already in `limit`.
+    pub accepted: u64,
 }
 
 impl fmt::Display for Violation {
@@ -148,9 +207,17 @@ impl fmt::Display for Violation {
             self.limit
         )?;
         match self.delta {
-            Some(d) => write!(f, ", {} vs baseline", human_delta(d)),
-            None => write!(f, ", not in baseline"),
+            Some(d) => write!(f, ", {} vs baseline", human_delta(d))?,
+            None => write!(f, ", not in baseline")?,
         }
+        if self.accepted > 0 {
+            write!(
+                f,
+                " (limit includes {} accepted)",
+                human_bytes(self.accepted)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -160,11 +227,14 @@ fn baseline_delta(baseline: Option<&Report>, id: &str, bytes: u64) -> Option<i64
 }
 
 /// Every budget `report` exceeds. Fails if a budget names an artifact the
-/// report does not have (a typo would otherwise gate nothing).
+/// report does not have (a typo would otherwise gate nothing). `accepted`
+/// growth raises the growth limits of the artifacts it covers; the absolute
+/// budgets are ceilings, raised only in Cargo.toml.
 pub fn check_budgets(
     report: &Report,
     baseline: Option<&Report>,
     budgets: &Budgets,
+    accepted: &[Acceptance],
 ) -> Result<Vec<Violation>> {
     let ids: Vec<String> = report.artifacts.iter().map(Measured::id).collect();
     for id in budgets
@@ -183,7 +253,12 @@ pub fn check_budgets(
     let mut out = Vec::new();
     for (a, id) in report.artifacts.iter().zip(&ids) {
         let delta = baseline_delta(baseline, id, a.sizes.bytes);
-        let mut push = |limit_name, measured, limit| {
+        let accepted_here: u64 = accepted
+            .iter()
+            .filter(|x| x.covers(&a.package, id))
+            .map(|x| x.bytes)
+            .sum();
+        let mut push = |limit_name, measured, limit, accepted| {
             if measured > limit {
                 out.push(Violation {
                     artifact: id.clone(),
@@ -191,20 +266,26 @@ pub fn check_budgets(
                     measured,
                     limit,
                     delta,
+                    accepted,
                 });
             }
         };
         let max = budgets.max_for(a, id);
         if let Some(max) = max {
-            push("size", a.sizes.bytes, max);
+            push("size", a.sizes.bytes, max, 0);
         }
         if let Some(&max) = budgets.max_gzip_bytes.get(id) {
-            push("gzip size", a.sizes.gzip_bytes, max);
+            push("gzip size", a.sizes.gzip_bytes, max, 0);
         }
         let base = baseline.and_then(|b| b.artifacts.iter().find(|b| &b.id() == id));
         if let Some(base) = base {
             if let Some(limit) = budgets.growth_limit(base.sizes.bytes) {
-                push("growth", a.sizes.bytes, limit);
+                push(
+                    "growth",
+                    a.sizes.bytes,
+                    limit + accepted_here,
+                    accepted_here,
+                );
             }
         }
     }
@@ -228,8 +309,8 @@ pub fn load_baseline(path: &Path) -> Result<Option<Report>> {
 }
 
 /// Holds `reports/.size-report.lock` while a report is written; the OS
-/// releases it if the process dies.
-fn lock_reports(dir: &Path) -> Result<File> {
+/// releases it if the process dies. bench-build takes it to record history.
+pub fn lock_reports(dir: &Path) -> Result<File> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(".size-report.lock");
     let file = File::create(&path).with_context(|| {
@@ -281,6 +362,12 @@ pub fn measure_all(ws: &Workspace, no_build: bool) -> Result<Report> {
         build_wasm::build(ws, &packages, &profiles)?
     };
     let cache = ws.target_dir.join("wasm").join("size-cache");
+    let mut attribution = Vec::new();
+    for a in &artifacts {
+        if (a.kind, a.profile, a.stage) == (Kind::Wasm, Profile::Release, Stage::Opt) {
+            attribution.extend(attribute_shipped(ws, a)?);
+        }
+    }
     let mut measured = Vec::new();
     for a in artifacts {
         let sizes = measure(&a.path, a.kind == Kind::Wasm, &cache)?;
@@ -309,7 +396,34 @@ pub fn measure_all(ws: &Workspace, no_build: bool) -> Result<Report> {
         rustc,
         commit,
         artifacts: measured,
+        attribution,
     })
+}
+
+/// Attribution of a shipped `.opt.wasm`, read from the -Oz copy that keeps
+/// the name section (same code, names kept). `None` if that copy is missing
+/// (a build made before names were kept): sizes are still measured.
+fn attribute_shipped(ws: &Workspace, shipped: &Artifact) -> Result<Option<Attributed>> {
+    let id = artifacts::artifact_id(
+        &shipped.package,
+        shipped.kind,
+        shipped.profile,
+        shipped.stage,
+    );
+    let names = artifacts::names_path(&shipped.path);
+    let bytes = match std::fs::read(&names) {
+        Ok(b) => b,
+        Err(_) => {
+            eprintln!(
+                "note: {} is missing, so {id} has no per-crate figures; `cargo xtask build-wasm` writes it",
+                names.display()
+            );
+            return Ok(None);
+        }
+    };
+    let a = bloat::attribute(&bytes, &relative(ws, &names))
+        .with_context(|| format!("cannot attribute {}", names.display()))?;
+    Ok(Some(Attributed::new(&id, a, KEPT_FUNCTIONS)))
 }
 
 fn size_table(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> Table {
@@ -389,15 +503,22 @@ fn markdown(
     sizes: &Table,
     sections: Option<&Table>,
     baseline_note: &str,
+    growers: &str,
 ) -> String {
     let mut md =
         String::from("# Size report\n\nWritten by `cargo xtask size-report`; do not edit.\n\n");
     md.push_str(&format!(
-        "- rustc: `{}`\n- commit: `{}`\n- {baseline_note}\n\n",
+        "- rustc: `{}`\n- commit: `{}`\n- {}\n\n",
         report.rustc,
-        report.commit.as_deref().unwrap_or("unknown")
+        report.commit.as_deref().unwrap_or("unknown"),
+        baseline_note.replace('\n', "\n- ")
     ));
     md.push_str(&sizes.render_markdown());
+    if !growers.is_empty() {
+        md.push_str("\n## What changed\n\n```text");
+        md.push_str(growers);
+        md.push_str("```\n");
+    }
     if let Some(s) = sections {
         md.push_str("\n## Wasm sections\n\n");
         md.push_str(&s.render_markdown());
@@ -405,39 +526,126 @@ fn markdown(
     md
 }
 
-pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
-    let dir = args
-        .reports_dir
-        .clone()
-        .unwrap_or_else(|| ws.root.join("reports"));
-    let _lock = lock_reports(&dir)?;
-    let budgets = Budgets::from_workspace(ws)?;
-    let baseline_path = dir.join("size-baseline.json");
-    let baseline = load_baseline(&baseline_path)?;
+/// What the measurement is compared with: the committed baseline, or a
+/// revision built now (`--against`).
+struct Comparison {
+    report: Option<Report>,
+    /// For the report's header line.
+    note: String,
+    /// Growth accepted by `Size-Accepted:` trailers since the compared commit.
+    accepted: Vec<Acceptance>,
+}
+
+fn comparison(ws: &Workspace, args: &Args, baseline_path: &Path) -> Result<Comparison> {
+    if let Some(rev) = &args.against {
+        let commit = revision::resolve(ws, rev)?;
+        let report = revision::measure(ws, &commit)?;
+        let accepted = revision::acceptances_since(&ws.root, &commit)?;
+        let note = format!(
+            "compared with `{rev}` (commit `{}`), built now with {}",
+            &commit[..commit.len().min(10)],
+            report.rustc
+        );
+        return Ok(Comparison {
+            report: Some(report),
+            note,
+            accepted,
+        });
+    }
+    let baseline = load_baseline(baseline_path)?;
     if args.check && baseline.is_none() {
         bail!(
             "no baseline at {}: create it with `cargo xtask size-report --bless` and commit it",
             baseline_path.display()
         );
     }
-    let report = measure_all(ws, args.no_build)?;
-    let violations = check_budgets(&report, baseline.as_ref(), &budgets)?;
-
-    let sizes = size_table(&report, baseline.as_ref(), &budgets);
-    let sections = section_table(&report);
-    let baseline_note = match &baseline {
-        Some(b) => format!(
-            "baseline: `{}` (commit `{}`, {})",
-            relative(ws, &baseline_path),
-            b.commit.as_deref().unwrap_or("unknown"),
-            b.rustc
-        ),
-        None => "no baseline yet: `cargo xtask size-report --bless` creates it".to_owned(),
+    let Some(b) = baseline else {
+        return Ok(Comparison {
+            report: None,
+            note: "no baseline yet: `cargo xtask size-report --bless` creates it".to_owned(),
+            accepted: Vec::new(),
+        });
     };
-    let md = markdown(&report, &sizes, sections.as_ref(), &baseline_note);
+    // Trailers count from the commit the baseline was blessed at; without
+    // one in this history (blessed elsewhere, shallow clone) none apply.
+    let accepted = match b.commit.as_deref() {
+        Some(c) if revision::resolve(ws, c).is_ok() => revision::acceptances_since(&ws.root, c)?,
+        _ => Vec::new(),
+    };
+    let note = format!(
+        "baseline: `{}` (commit `{}`, {})",
+        relative(ws, baseline_path),
+        b.commit.as_deref().unwrap_or("unknown"),
+        b.rustc
+    );
+    Ok(Comparison {
+        report: Some(b),
+        note,
+        accepted,
+    })
+}
+
+fn accepted_lines(accepted: &[Acceptance]) -> String {
+    accepted
+        .iter()
+        .map(|a| {
+            format!(
+                "accepted growth: {} +{} ({} `{}`: {})\n",
+                a.target,
+                human_bytes(a.bytes),
+                a.commit,
+                revision::TRAILER,
+                a.reason
+            )
+        })
+        .collect()
+}
+
+/// Rows of growers shown per table, in the terminal and in size.md.
+const GROWERS_SHOWN: usize = 10;
+
+pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
+    let dir = args
+        .reports_dir
+        .clone()
+        .unwrap_or_else(|| ws.root.join("reports"));
+    let _lock = lock_reports(&dir)?;
+    if args.record {
+        // Before measuring: a refused --record should not cost a build.
+        history::ensure_recordable(&ws.root, &dir)?;
+    }
+    let budgets = Budgets::from_workspace(ws)?;
+    let baseline_path = dir.join("size-baseline.json");
+    let compared = comparison(ws, args, &baseline_path)?;
+    let baseline = compared.report.as_ref();
+    let report = measure_all(ws, args.no_build)?;
+    let violations = check_budgets(&report, baseline, &budgets, &compared.accepted)?;
+    let growers = baseline
+        .map(|b| size_diff::growers(&b.attribution, &report.attribution))
+        .unwrap_or_default();
+    let growers_text = size_diff::render_growers(&growers, GROWERS_SHOWN);
+
+    let sizes = size_table(&report, baseline, &budgets);
+    let sections = section_table(&report);
+    let baseline_note = format!("{}\n{}", compared.note, accepted_lines(&compared.accepted));
+    let baseline_note = baseline_note.trim_end();
+    let md = markdown(
+        &report,
+        &sizes,
+        sections.as_ref(),
+        baseline_note,
+        &growers_text,
+    );
     let json = serde_json::to_string_pretty(&report)? + "\n";
     write_atomic(&dir.join("size.json"), json.as_bytes())?;
     write_atomic(&dir.join("size.md"), md.as_bytes())?;
+    let mut wrote = vec![dir.join("size.md"), dir.join("size.json")];
+    wrote.extend(history::update(
+        &ws.root,
+        &dir,
+        args.record.then_some(&report),
+        &budgets,
+    )?);
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -448,14 +656,17 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
     }
 
     let text = format!(
-        "{}{}\n{baseline_note}\nwrote {} and {}\n",
+        "{}{}{growers_text}\n{baseline_note}\nwrote {}\n",
         sizes.render(),
         sections
             .as_ref()
             .map(|s| format!("\n{}", s.render()))
             .unwrap_or_default(),
-        relative(ws, &dir.join("size.md")),
-        relative(ws, &dir.join("size.json")),
+        wrote
+            .iter()
+            .map(|p| relative(ws, p))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     if args.json {
         eprint!("{text}");
@@ -479,6 +690,16 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
             for v in &violations {
                 eprintln!("  {v}");
             }
+            if growers_text.is_empty() {
+                eprintln!("  (no per-crate figures on both sides to say what grew)");
+            } else {
+                eprintln!("  what grew is listed above, by crate and by function");
+            }
+            eprintln!(
+                "  if the growth is intended, add a commit trailer `{}: <package> +<size>, <reason>` \
+                 (see README), or raise the budget in Cargo.toml",
+                revision::TRAILER
+            );
             return Ok(false);
         }
     }
@@ -515,6 +736,7 @@ mod tests {
             rustc: "rustc test".into(),
             commit: None,
             artifacts,
+            attribution: Vec::new(),
         }
     }
 
@@ -535,7 +757,7 @@ mod tests {
             artifact(RLIB, 5_000_000, 9),
         ]);
         let base = report(vec![artifact(DEMO, 960, 390)]);
-        assert_eq!(check_budgets(&now, Some(&base), &b).unwrap(), []);
+        assert_eq!(check_budgets(&now, Some(&base), &b, &[]).unwrap(), []);
     }
 
     #[test]
@@ -543,7 +765,7 @@ mod tests {
         let b = budgets("[max-bytes]\n\"wasm-demo/wasm/release/opt\" = 1000\n[max-gzip-bytes]\n\"wasm-demo/wasm/release/opt\" = 300");
         let now = report(vec![artifact(DEMO, 1001, 400)]);
         let base = report(vec![artifact(DEMO, 900, 390)]);
-        let v = check_budgets(&now, Some(&base), &b).unwrap();
+        let v = check_budgets(&now, Some(&base), &b, &[]).unwrap();
         assert_eq!(v.len(), 2, "{v:?}");
         assert_eq!(
             (v[0].limit_name, v[0].measured, v[0].limit, v[0].delta),
@@ -569,7 +791,7 @@ mod tests {
             artifact(DEMO, 1_000_001, 1),
             artifact(RLIB, 9_000_000, 1),
         ]);
-        let v = check_budgets(&now, None, &b).unwrap();
+        let v = check_budgets(&now, None, &b, &[]).unwrap();
         assert_eq!(v.len(), 1);
         assert_eq!(
             (v[0].artifact.as_str(), v[0].limit, v[0].delta),
@@ -582,14 +804,14 @@ mod tests {
         let now = report(vec![artifact(DEMO, 1100, 1), artifact(RLIB, 10_300, 1)]);
         let base = report(vec![artifact(DEMO, 1000, 1), artifact(RLIB, 10_000, 1)]);
         let by_percent =
-            check_budgets(&now, Some(&base), &budgets("max-growth-percent = 5.0")).unwrap();
+            check_budgets(&now, Some(&base), &budgets("max-growth-percent = 5.0"), &[]).unwrap();
         assert_eq!(by_percent.len(), 1, "{by_percent:?}");
         assert_eq!(
             (by_percent[0].artifact.as_str(), by_percent[0].limit),
             (DEMO, 1050)
         );
         let by_bytes =
-            check_budgets(&now, Some(&base), &budgets("max-growth-bytes = 200")).unwrap();
+            check_budgets(&now, Some(&base), &budgets("max-growth-bytes = 200"), &[]).unwrap();
         assert_eq!(by_bytes.len(), 1, "{by_bytes:?}");
         assert_eq!(
             (
@@ -601,23 +823,75 @@ mod tests {
         );
         // Both set: the larger allowance applies.
         let both = budgets("max-growth-percent = 5.0\nmax-growth-bytes = 200");
-        assert_eq!(check_budgets(&now, Some(&base), &both).unwrap(), []);
+        assert_eq!(check_budgets(&now, Some(&base), &both, &[]).unwrap(), []);
         let bigger = report(vec![artifact(DEMO, 1201, 1), artifact(RLIB, 10_501, 1)]);
-        let v = check_budgets(&bigger, Some(&base), &both).unwrap();
+        let v = check_budgets(&bigger, Some(&base), &both, &[]).unwrap();
         let limits: Vec<(&str, u64)> = v.iter().map(|v| (v.artifact.as_str(), v.limit)).collect();
         assert_eq!(limits, [(DEMO, 1200), (RLIB, 10_500)]);
         // Shrinking never fails the growth limits.
         let smaller = report(vec![artifact(DEMO, 10, 1)]);
         assert_eq!(
-            check_budgets(&smaller, Some(&base), &budgets("max-growth-bytes = 0")).unwrap(),
+            check_budgets(&smaller, Some(&base), &budgets("max-growth-bytes = 0"), &[]).unwrap(),
             []
         );
     }
 
     #[test]
+    fn accepted_growth_raises_only_the_growth_limit_of_what_it_covers() {
+        let b =
+            budgets("max-growth-bytes = 100\n[max-bytes]\n\"wasm-demo/wasm/release/opt\" = 5000");
+        let base = report(vec![artifact(DEMO, 1000, 1), artifact(RLIB, 1000, 1)]);
+        let now = report(vec![artifact(DEMO, 2000, 1), artifact(RLIB, 2000, 1)]);
+        let accept = |target: &str, bytes| Acceptance {
+            target: target.into(),
+            bytes,
+            reason: "r".into(),
+            commit: "abc1234".into(),
+        };
+        let v = check_budgets(&now, Some(&base), &b, &[accept("wasm-demo", 1000)]).unwrap();
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].artifact, RLIB, "the acceptance covers wasm-demo only");
+        // Not enough accepted: still fails, and says what was accepted.
+        let v = check_budgets(&now, Some(&base), &b, &[accept(DEMO, 500)]).unwrap();
+        let demo = v.iter().find(|v| v.artifact == DEMO).unwrap();
+        assert_eq!((demo.limit, demo.accepted), (1600, 500));
+        assert!(demo.to_string().contains("500 B accepted"), "{demo}");
+        // A ceiling is not lifted by an acceptance.
+        let huge = report(vec![artifact(DEMO, 6000, 1)]);
+        let v = check_budgets(&huge, Some(&base), &b, &[accept("wasm-demo", 100_000)]).unwrap();
+        let names: Vec<&str> = v.iter().map(|v| v.limit_name).collect();
+        assert_eq!(names, ["size"]);
+    }
+
+    #[test]
+    fn attribution_keeps_the_biggest_functions_with_one_name_summed() {
+        let f = |name: &str, bytes| FunctionSize {
+            name: name.into(),
+            krate: "c".into(),
+            bytes,
+        };
+        let a = Attribution {
+            file: "x.wasm".into(),
+            named: true,
+            functions: vec![f("a", 5), f("b", 7), f("a", 4), f("c", 1)],
+            crates: vec![],
+            data: vec![],
+        };
+        let kept = Attributed::new(DEMO, a.clone(), 2);
+        let got: Vec<(&str, u64)> = kept
+            .functions
+            .iter()
+            .map(|f| (f.name.as_str(), f.bytes))
+            .collect();
+        assert_eq!(got, [("a", 9), ("b", 7)]);
+        assert!(kept.truncated);
+        assert!(!Attributed::new(DEMO, a, 3).truncated);
+    }
+
+    #[test]
     fn budget_naming_an_unknown_artifact_is_an_error() {
         let b = budgets("[max-bytes]\n\"wasm-demo/wasm/release/optt\" = 1");
-        let err = check_budgets(&report(vec![artifact(DEMO, 1, 1)]), None, &b).unwrap_err();
+        let err = check_budgets(&report(vec![artifact(DEMO, 1, 1)]), None, &b, &[]).unwrap_err();
         assert!(
             err.to_string().contains("optt") && err.to_string().contains(DEMO),
             "{err}"

@@ -1,7 +1,7 @@
 //! What xtask knows about the workspace, read once through `cargo metadata`.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use cargo_metadata::{Metadata, MetadataCommand, Package};
@@ -21,9 +21,14 @@ pub struct Workspace {
 impl Workspace {
     /// Reads the workspace's own packages (no dependency resolution: fast, offline).
     pub fn load() -> Result<Self> {
+        Self::load_at(Path::new(env!("CARGO_MANIFEST_DIR")))
+    }
+
+    /// The workspace that contains `dir` (another checkout, say).
+    pub fn load_at(dir: &Path) -> Result<Self> {
         let metadata = MetadataCommand::new()
             .cargo_path(cargo())
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(dir)
             .no_deps()
             .exec()
             .context(
