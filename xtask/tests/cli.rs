@@ -263,6 +263,7 @@ fn target_dir_with_wasm(bytes: &[u8]) -> tempfile::TempDir {
         std::fs::write(core.join("libcortex_core.rlib"), b"!<arch>\n").unwrap();
         let demo = wasm.join("wasm-demo/wasm32-wasip1").join(profile);
         std::fs::create_dir_all(&demo).unwrap();
+        std::fs::write(demo.join("libwasm_demo.rlib"), b"!<arch>\n").unwrap();
         std::fs::write(demo.join("wasm-demo.wasm"), bytes).unwrap();
         std::fs::write(demo.join("wasm-demo.opt.wasm"), bytes).unwrap();
     }
@@ -380,4 +381,760 @@ fn size_report_killed_mid_run_leaves_whole_files() {
             );
         }
     }
+}
+
+// ---- bench-build ------------------------------------------------------------
+
+/// `git status --porcelain` of the workspace.
+fn bench_build_git_status() -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(workspace_root())
+        .args(["status", "--porcelain"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The bytes and modification time of the file bench-build edits for cortex-core.
+fn bench_build_edited_file() -> (Vec<u8>, std::time::SystemTime) {
+    let path = workspace_root().join("crates/core/src/lib.rs");
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    (std::fs::read(&path).unwrap(), modified)
+}
+
+const BENCH_BUILD_ONE_RUN: [&str; 9] = [
+    "bench-build",
+    "--runs",
+    "1",
+    "-p",
+    "cortex-core",
+    "--debug",
+    "--mode",
+    "incremental",
+    "--reports-dir",
+];
+
+/// Interrupted with Ctrl-C in the middle of a timed build (its edit applied),
+/// then run to the end: the user's sources are never modified, not even for a
+/// moment, and the report has the issue's shape. One warm-up build and one
+/// incremental build of cortex-core each time (the warm-up is cheap after
+/// the first run ever on a machine).
+#[cfg(unix)]
+#[test]
+fn bench_build_works_on_a_copy_and_survives_ctrl_c() {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+
+    let status = bench_build_git_status();
+    let edited = bench_build_edited_file();
+
+    let interrupted = tempfile::tempdir().unwrap();
+    let mut child = xtask(&BENCH_BUILD_ONE_RUN)
+        .arg(interrupted.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        // Its own process group, so the SIGINT reaches cargo too, as Ctrl-C would.
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    while !String::from_utf8_lossy(&seen).contains("run 1/1 ...") {
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(bytes) => seen.extend(bytes),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                assert!(Instant::now() < deadline, "no timed build started");
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!(
+                "bench-build ended before its timed build: {}",
+                String::from_utf8_lossy(&seen)
+            ),
+        }
+    }
+    // The edit goes to the copy right after that line; interrupt as soon as
+    // it is there, while cargo is compiling it.
+    let seen = String::from_utf8_lossy(&seen).into_owned();
+    let copy = seen
+        .lines()
+        .find_map(|l| l.split_once(" files of the workspace to "))
+        .map(|(_, dir)| PathBuf::from(dir.trim()))
+        .unwrap_or_else(|| panic!("no copy named in: {seen}"));
+    let copied_source = copy.join("crates/core/src/lib.rs");
+    while !std::fs::read_to_string(&copied_source)
+        .unwrap_or_default()
+        .contains("fn bench_build_edit")
+    {
+        assert!(Instant::now() < deadline, "the copy was never edited");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let group = format!("-{}", child.id());
+    let kill = Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let code = child.wait().unwrap();
+    assert!(!code.success(), "bench-build was interrupted but succeeded");
+    assert_eq!(
+        bench_build_edited_file(),
+        edited,
+        "the user's source changed"
+    );
+    assert_eq!(bench_build_git_status(), status);
+    assert!(!interrupted.path().join("build-times.json").exists());
+
+    let reports = tempfile::tempdir().unwrap();
+    let out = run(xtask(&BENCH_BUILD_ONE_RUN)
+        .arg(reports.path())
+        .arg("--json"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is the JSON report alone");
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(reports.path().join("build-times.json")).unwrap())
+            .unwrap();
+    assert_eq!(report, written);
+    for key in ["rustc", "date", "commit"] {
+        assert!(report[key].is_string(), "{key} in {report}");
+    }
+    assert!(report["cores"].as_u64().unwrap() >= 1);
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{report}");
+    let row = &rows[0];
+    assert_eq!(
+        (&row["package"], &row["profile"], &row["mode"]),
+        (
+            &"cortex-core".into(),
+            &"debug".into(),
+            &"incremental".into()
+        )
+    );
+    let runs = row["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    let seconds = runs[0].as_f64().unwrap();
+    assert!(seconds > 0.0 && seconds < 600.0, "{seconds}");
+    for key in ["min", "median", "max"] {
+        assert_eq!(row[key].as_f64(), Some(seconds), "{key}");
+    }
+    let err = stderr(&out);
+    assert!(
+        err.contains("[1/1] cortex-core debug incremental, run 1/1 ..."),
+        "{err}"
+    );
+    let md = std::fs::read_to_string(reports.path().join("build-times.md")).unwrap();
+    assert!(
+        md.contains("| cortex-core | debug | incremental | 1 |") && md.contains("~2s"),
+        "{md}"
+    );
+    assert!(md.contains("crates/core/src/lib.rs"), "{md}");
+
+    assert_eq!(
+        bench_build_edited_file(),
+        edited,
+        "the user's source changed"
+    );
+    assert_eq!(bench_build_git_status(), status);
+}
+
+#[test]
+fn bench_build_with_zero_runs_is_refused() {
+    let reports = tempfile::tempdir().unwrap();
+    let out = run(xtask(&["bench-build", "--runs", "0", "--reports-dir"]).arg(reports.path()));
+    assert_could_not_run(&out, &["--runs 0", "--runs 1"]);
+    assert_eq!(std::fs::read_dir(reports.path()).unwrap().count(), 0);
+}
+
+// ---- Size history: `size-report --record`, reports/history.jsonl and the chart ----
+
+/// `git` in `dir` with a fixed identity and commit date, whatever the caller's env.
+fn history_git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_AUTHOR_DATE", "2024-05-06T07:08:09+02:00")
+        .env("GIT_COMMITTER_DATE", "2024-05-06T07:08:09+02:00")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A one-commit repository that xtask's git calls see instead of this
+/// checkout (through `GIT_DIR` and `GIT_WORK_TREE`), so the test controls
+/// whether the tree is clean and what HEAD is.
+fn history_repo() -> tempfile::TempDir {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::write(repo.path().join("lib.rs"), "pub fn f() {}\n").unwrap();
+    history_git(repo.path(), &["init", "-q"]);
+    history_git(repo.path(), &["add", "."]);
+    history_git(repo.path(), &["commit", "-qm", "first"]);
+    repo
+}
+
+/// `size-report --no-build` into `reports`, with git pointed at `repo`.
+fn size_report_with_git(repo: &Path, reports: &Path, extra: &[&str]) -> Output {
+    run(xtask(&["size-report", "--no-build", "--reports-dir"])
+        .arg(reports)
+        .args(extra)
+        .env("GIT_DIR", repo.join(".git"))
+        .env("GIT_WORK_TREE", repo))
+}
+
+fn history_lines(reports: &Path) -> Vec<Value> {
+    std::fs::read_to_string(reports.join("history.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn size_report_record_keeps_one_line_per_commit_and_draws_the_chart() {
+    let built = run(&mut xtask(&["build-wasm"]));
+    assert!(built.status.success(), "{}", stderr(&built));
+    let repo = history_repo();
+    let reports = tempfile::tempdir().unwrap();
+    let first = history_git(repo.path(), &["rev-parse", "--short", "HEAD"]);
+
+    // No history yet: no chart, and no line without --record.
+    let out = size_report_with_git(repo.path(), reports.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!reports.path().join("history.jsonl").exists());
+    assert!(!reports.path().join("size-history.svg").exists());
+
+    let out = size_report_with_git(repo.path(), reports.path(), &["--record"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("history.jsonl") && stdout.contains("size-history.svg"),
+        "{stdout}"
+    );
+    let lines = history_lines(reports.path());
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["commit"], first.as_str());
+    assert_eq!(lines[0]["date"], "2024-05-06T07:08:09+02:00");
+    let size: Value =
+        serde_json::from_slice(&std::fs::read(reports.path().join("size.json")).unwrap()).unwrap();
+    assert_eq!(lines[0]["rustc"], size["rustc"]);
+    let shipped = size["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["stage"] == "opt")
+        .unwrap();
+    assert_eq!(
+        lines[0]["artifacts"]["wasm-demo/wasm/release/opt"],
+        serde_json::json!({"bytes": shipped["bytes"], "gzip_bytes": shipped["gzip_bytes"]})
+    );
+    let chart = std::fs::read_to_string(reports.path().join("size-history.svg")).unwrap();
+    assert!(
+        chart.starts_with("<svg") && chart.contains(&first),
+        "{chart}"
+    );
+
+    // Again on the same commit: still one line, and the same chart, byte for byte.
+    let out = size_report_with_git(repo.path(), reports.path(), &["--record"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(history_lines(reports.path()).len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(reports.path().join("size-history.svg")).unwrap(),
+        chart
+    );
+
+    // A new commit gets a new line, after the first.
+    std::fs::write(repo.path().join("lib.rs"), "pub fn g() {}\n").unwrap();
+    history_git(repo.path(), &["commit", "-qam", "second"]);
+    let second = history_git(repo.path(), &["rev-parse", "--short", "HEAD"]);
+    let out = size_report_with_git(repo.path(), reports.path(), &["--record"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let commits: Vec<Value> = history_lines(reports.path())
+        .into_iter()
+        .map(|l| l["commit"].clone())
+        .collect();
+    assert_eq!(commits, [first.as_str(), second.as_str()]);
+
+    // Without --record the history stays, and the chart is redrawn from it.
+    std::fs::remove_file(reports.path().join("size-history.svg")).unwrap();
+    let out = size_report_with_git(repo.path(), reports.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(history_lines(reports.path()).len(), 2);
+    let chart = std::fs::read_to_string(reports.path().join("size-history.svg")).unwrap();
+    assert!(chart.contains(&first) && chart.contains(&second));
+}
+
+#[test]
+fn size_report_record_refuses_uncommitted_changes_and_no_git() {
+    let repo = history_repo();
+    let reports = reports_with_old_files();
+    std::fs::write(repo.path().join("lib.rs"), "pub fn changed() {}\n").unwrap();
+    let out = size_report_with_git(repo.path(), reports.path(), &["--record"]);
+    assert_could_not_run(&out, &["refusing to record", "lib.rs", "commit first"]);
+    assert_old_files_intact(reports.path());
+    assert!(!reports.path().join("history.jsonl").exists());
+
+    let not_a_repo = tempfile::tempdir().unwrap();
+    let out = run(
+        xtask(&["size-report", "--no-build", "--record", "--reports-dir"])
+            .arg(reports.path())
+            .env("GIT_DIR", not_a_repo.path())
+            .env("GIT_WORK_TREE", not_a_repo.path()),
+    );
+    assert_could_not_run(&out, &["not a git checkout", "--record"]);
+    assert_old_files_intact(reports.path());
+}
+
+#[test]
+fn corrupt_history_is_named_by_line_and_kept() {
+    let reports = reports_with_old_files();
+    let history = reports.path().join("history.jsonl");
+    std::fs::write(
+        &history,
+        "{\"commit\": \"abc1234\", \"date\": \"d\", \"rustc\": \"r\"}\nnot json\n",
+    )
+    .unwrap();
+    let built = run(&mut xtask(&["build-wasm"]));
+    assert!(built.status.success(), "{}", stderr(&built));
+    let out = run(xtask(&["size-report", "--no-build", "--reports-dir"]).arg(reports.path()));
+    assert_could_not_run(&out, &["history.jsonl:2", "fix or delete"]);
+    assert!(std::fs::read_to_string(&history)
+        .unwrap()
+        .ends_with("not json\n"));
+}
+
+// ---- run-wasm: the embedded runtime end to end ----------------------------
+// The first of these builds the runtime (a one-time build of minutes, into
+// <target>/runtime); the rest reuse it.
+
+fn run_wasm(args: &[&str]) -> Output {
+    let mut cmd = xtask(&["run-wasm"]);
+    cmd.args(args);
+    run(&mut cmd)
+}
+
+#[test]
+fn run_wasm_runs_the_demo_and_prints_its_summary() {
+    let expected =
+        std::fs::read_to_string(workspace_root().join("examples/wasm-demo/expected-summary.txt"))
+            .unwrap();
+    let out = run_wasm(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+}
+
+#[test]
+fn run_wasm_missing_file_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_wasm(&["--file"]).status.code();
+    assert_eq!(out, Some(2), "--file without a value is a usage error");
+    let absent = dir.path().join("absent.wasm");
+    let out = run(xtask(&["run-wasm", "--file"]).arg(&absent));
+    assert_could_not_run(&out, &["absent.wasm", "no such file", "build-wasm"]);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
+
+/// A WASI command whose `_start` calls `proc_exit(code)`, assembled by hand:
+/// section id, LEB128 length, contents.
+fn proc_exit_module(code: u8) -> Vec<u8> {
+    fn section(id: u8, contents: &[u8]) -> Vec<u8> {
+        assert!(contents.len() < 0x80, "one-byte LEB128 lengths only");
+        [&[id, contents.len() as u8][..], contents].concat()
+    }
+    fn name(s: &str) -> Vec<u8> {
+        [&[s.len() as u8][..], s.as_bytes()].concat()
+    }
+    assert!(code < 0x40, "one-byte signed LEB128 constants only");
+    let types = [2, 0x60, 1, 0x7f, 0, 0x60, 0, 0]; // (i32) -> (), () -> ()
+    let imports = [
+        &[1][..],
+        &name("wasi_snapshot_preview1"),
+        &name("proc_exit"),
+        &[0x00, 0], // a function of type 0
+    ]
+    .concat();
+    let functions = [1, 1]; // one function, of type 1
+    let memory = [1, 0x00, 1]; // one memory, at least one page (WASI needs one)
+    let exports = [
+        &[2][..],
+        &name("_start"),
+        &[0x00, 1], // function 1 (0 is the import)
+        &name("memory"),
+        &[0x02, 0],
+    ]
+    .concat();
+    // i32.const code; call 0; end
+    let body = [0, 0x41, code, 0x10, 0, 0x0b];
+    let code_section = [&[1, body.len() as u8][..], &body].concat();
+    [
+        &b"\0asm\x01\0\0\0"[..],
+        &section(1, &types),
+        &section(2, &imports),
+        &section(3, &functions),
+        &section(5, &memory),
+        &section(7, &exports),
+        &section(10, &code_section),
+    ]
+    .concat()
+}
+
+#[test]
+fn run_wasm_passes_the_guest_exit_code_through() {
+    let dir = tempfile::tempdir().unwrap();
+    for code in [0u8, 3, 42] {
+        let wasm = proc_exit_module(code);
+        wasmparser::validate(&wasm).expect("the hand-built module is valid");
+        let file = dir.path().join(format!("exit-{code}.wasm"));
+        std::fs::write(&file, wasm).unwrap();
+        let out = run(xtask(&["run-wasm", "--file"]).arg(&file));
+        assert_eq!(out.status.code(), Some(i32::from(code)), "{}", stderr(&out));
+        assert!(out.stdout.is_empty());
+    }
+}
+/// The runtime is its own workspace: wasmtime is in its lock file and never
+/// in the main one, which xtask's build resolves from.
+#[test]
+fn xtask_never_links_wasmtime() {
+    let lock_names = |path: &str| -> Vec<String> {
+        std::fs::read_to_string(workspace_root().join(path))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("name = \""))
+            .map(|n| n.trim_end_matches('"').to_owned())
+            .collect()
+    };
+    let main = lock_names("Cargo.lock");
+    assert!(main.iter().any(|n| n == "xtask"), "not the main lock file");
+    assert!(
+        !main.iter().any(|n| n.starts_with("wasmtime")),
+        "wasmtime is in the main workspace's Cargo.lock; keep it in runtime/"
+    );
+    let runtime = lock_names("runtime/Cargo.lock");
+    assert!(runtime.iter().any(|n| n == "wasmtime"), "{runtime:?}");
+}
+// ---- end of run-wasm tests ------------------------------------------------
+
+// ---- size-report --against: a revision built in a temporary worktree ----
+
+/// The workspace's target dir, as cargo resolves it (honours CARGO_TARGET_DIR).
+fn cargo_target_dir() -> PathBuf {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(workspace_root())
+        .output()
+        .unwrap();
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    PathBuf::from(meta["target_directory"].as_str().unwrap())
+}
+
+fn worktrees() -> String {
+    let out = Command::new("git")
+        .args(["worktree", "list", "--porcelain"])
+        .current_dir(workspace_root())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn size_report_against_a_revision_builds_it_aside_and_removes_the_worktree() {
+    let reports = tempfile::tempdir().unwrap();
+    let out =
+        run(xtask(&["size-report", "--against", "HEAD", "--reports-dir"]).arg(reports.path()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("compared with `HEAD`"), "{text}");
+    let tree = cargo_target_dir().join("revisions").join("worktree");
+    assert!(!tree.exists(), "{} left behind", tree.display());
+    assert!(
+        !worktrees().contains("revisions/worktree"),
+        "{}",
+        worktrees()
+    );
+}
+
+#[test]
+fn size_report_against_a_bad_revision_is_named() {
+    let reports = tempfile::tempdir().unwrap();
+    let out = run(xtask(&[
+        "size-report",
+        "--check",
+        "--against",
+        "no-such-rev-xyz",
+        "--reports-dir",
+    ])
+    .arg(reports.path()));
+    assert_could_not_run(&out, &["no-such-rev-xyz", "not a commit"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_while_building_a_revision_removes_its_worktree() {
+    use std::os::unix::process::CommandExt;
+    let reports = tempfile::tempdir().unwrap();
+    let tree = cargo_target_dir().join("revisions").join("worktree");
+    // Its own process group, as a terminal's Ctrl-C signals the whole group.
+    let mut child = xtask(&["size-report", "--against", "HEAD", "--reports-dir"])
+        .arg(reports.path())
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !tree.join("Cargo.toml").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worktree never appeared"
+        );
+        if child.try_wait().unwrap().is_some() {
+            panic!("size-report ended before it could be interrupted");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let group = format!("-{}", child.id());
+    let killed = Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "an interrupted run must not succeed");
+    assert!(
+        !tree.exists(),
+        "{} left behind: {}",
+        tree.display(),
+        stderr(&out)
+    );
+    assert!(
+        !worktrees().contains("revisions/worktree"),
+        "{}",
+        worktrees()
+    );
+}
+
+// --- cargo xtask bloat ------------------------------------------------------
+
+fn bloat_json(args: &[&str]) -> (Value, Output) {
+    let out = run(&mut xtask(args));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json = serde_json::from_slice(&out.stdout).expect("stdout is the JSON attribution alone");
+    (json, out)
+}
+
+/// Body sizes of an attribution, sorted: what must not depend on names.
+fn body_sizes(a: &Value) -> Vec<u64> {
+    let mut sizes: Vec<u64> = a["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["bytes"].as_u64().unwrap())
+        .collect();
+    sizes.sort();
+    sizes
+}
+
+/// The demo's release build attributed by package, by file, and stripped:
+/// the bodies tile the shipped file's code section, names or not.
+#[test]
+fn bloat_attributes_the_shipped_demo_code() {
+    let (by_package, _) = bloat_json(&["bloat", "-p", "wasm-demo", "--json"]);
+    let names_file = by_package["file"].as_str().unwrap().to_owned();
+    assert!(
+        names_file.ends_with("wasm-demo.opt.names.wasm"),
+        "{names_file}"
+    );
+    assert_eq!(by_package["named"], true);
+    let functions = by_package["functions"].as_array().unwrap();
+    assert!(
+        functions.iter().any(|f| f["crate"] == "cortex_core"),
+        "no cortex_core function"
+    );
+    assert!(
+        functions.iter().any(|f| f["crate"] == "wasm_demo"),
+        "no wasm_demo function"
+    );
+    let hashed = |name: &str| {
+        name.rsplit_once("::h")
+            .is_some_and(|(_, h)| h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+    assert!(
+        functions
+            .iter()
+            .all(|f| !hashed(f["name"].as_str().unwrap())),
+        "a name kept its hash suffix"
+    );
+
+    let shipped = names_file.replace(".opt.names.wasm", ".opt.wasm");
+    let bytes = std::fs::read(&shipped).unwrap();
+    let mut code = None;
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let wasmparser::Payload::CodeSectionStart { range, .. } = payload.unwrap() {
+            code = Some(range.len() as u64);
+        }
+    }
+    let sizes = body_sizes(&by_package);
+    let tiled: u64 =
+        sizes.iter().map(|b| b + leb128_len(*b)).sum::<u64>() + leb128_len(sizes.len() as u64);
+    assert_eq!(
+        Some(tiled),
+        code,
+        "bodies do not tile the shipped code section"
+    );
+    let crates: u64 = by_package["crates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["bytes"].as_u64().unwrap())
+        .sum();
+    let data: u64 = by_package["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(crates, sizes.iter().sum::<u64>() + data);
+
+    // The same file by path gives the same attribution.
+    let (by_file, _) = bloat_json(&["bloat", "--json", &names_file]);
+    assert_eq!(by_file, by_package);
+
+    // The shipped file is stripped: said once on stderr, indices instead of names.
+    let (stripped, out) = bloat_json(&["bloat", "--json", &shipped]);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("stripped") && err.contains(&shipped), "{err}");
+    assert_eq!(stripped["named"], false);
+    assert!(stripped["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["name"].as_str().unwrap().starts_with("func[") && f["crate"] == "[unknown]"));
+    assert_eq!(body_sizes(&stripped), sizes);
+}
+
+#[test]
+fn bloat_tables_say_what_they_describe() {
+    let out = run(&mut xtask(&["bloat", "-p", "wasm-demo", "-n", "5"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let figures = lines.next().unwrap();
+    assert!(
+        figures.starts_with("figures: wasm-demo release -Oz (names kept from ")
+            && figures.contains("code section")
+            && figures.contains("wasm-demo.opt.wasm"),
+        "{figures}"
+    );
+    assert!(
+        text.contains("% code") && text.contains("... and "),
+        "{text}"
+    );
+    // Five functions after the header, then the rest counted.
+    let table: Vec<&str> = lines
+        .skip_while(|l| !l.trim_start().starts_with("bytes"))
+        .collect();
+    assert!(
+        table.get(6).is_some_and(|l| l.starts_with("... and ")),
+        "{text}"
+    );
+    assert!(table.iter().all(|l| l.chars().count() <= 120), "{text}");
+
+    let out = run(&mut xtask(&["bloat", "-p", "wasm-demo", "--crates"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for krate in ["cortex_core", "std", "core", "alloc", "[data]"] {
+        assert!(
+            text.lines().any(|l| l.ends_with(&format!("  {krate}"))),
+            "{krate} missing from {text}"
+        );
+    }
+}
+
+#[test]
+fn bloat_on_a_missing_file_says_so_in_one_line() {
+    let out = run(&mut xtask(&["bloat", "/no/such/dir/app.wasm"]));
+    assert_could_not_run(&out, &["/no/such/dir/app.wasm", "cannot read"]);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn bloat_on_a_file_that_is_not_wasm_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.wasm");
+    std::fs::write(&file, "not wasm").unwrap();
+    let out = run(xtask(&["bloat"]).arg(&file));
+    assert_could_not_run(&out, &["notes.wasm", "not a readable wasm module"]);
+}
+
+// ---- bench-runtime: the same workloads natively and under the embedded runtime ----
+
+#[test]
+fn bench_runtime_writes_both_sides_of_every_workload() {
+    let reports = tempfile::tempdir().unwrap();
+    let out = run(xtask(&[
+        "bench-runtime",
+        "--runs",
+        "1",
+        "--samples",
+        "2",
+        "--json",
+        "--reports-dir",
+    ])
+    .arg(reports.path()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON alone");
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(reports.path().join("runtime.json")).unwrap())
+            .unwrap();
+    assert_eq!(report, written);
+    let workloads = report["workloads"].as_array().unwrap();
+    let names: Vec<&str> = workloads
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"demo") && names.contains(&"bfs"),
+        "{names:?}"
+    );
+    for w in workloads {
+        let (native, wasm) = (
+            w["native_ns"].as_u64().unwrap(),
+            w["wasm_ns"].as_u64().unwrap(),
+        );
+        assert!(native > 0 && wasm > 0, "{w}");
+        let ratio = w["ratio"].as_f64().unwrap();
+        assert!((ratio - wasm as f64 / native as f64).abs() < 0.01, "{w}");
+    }
+    assert!(report["compile_ms"]["median"].as_f64().unwrap() > 0.0);
+    let md = std::fs::read_to_string(reports.path().join("runtime.md")).unwrap();
+    assert!(
+        md.contains("| demo ") && md.contains("cargo xtask bench-runtime"),
+        "{md}"
+    );
+}
+
+#[test]
+fn bench_runtime_with_zero_runs_is_refused_and_writes_nothing() {
+    let reports = tempfile::tempdir().unwrap();
+    let out = run(xtask(&["bench-runtime", "--runs", "0", "--reports-dir"]).arg(reports.path()));
+    assert_could_not_run(&out, &["--runs"]);
+    assert_eq!(std::fs::read_dir(reports.path()).unwrap().count(), 0);
 }

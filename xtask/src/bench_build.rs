@@ -1,0 +1,980 @@
+//! `cargo xtask bench-build`: how long the guide's wasm builds take, cold and
+//! incremental, debug and release, for each wasm package. Writes
+//! `reports/build-times.{md,json}`.
+//!
+//! Everything happens in a copy of the workspace, `<target>/bench-build/src`,
+//! remade at every start, with one target dir per package and profile beside
+//! it (`target-<pkg>-<profile>`). The incremental edits go to the copy only,
+//! so an interrupted or killed benchmark can never leave the user's sources
+//! modified, and the user's own build outputs are never cleaned or rebuilt.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context, Result};
+use cargo_metadata::{Package, TargetKind};
+use serde::{Deserialize, Serialize};
+use xshell::Shell;
+
+use crate::artifacts::{Profile, WASM_TARGET};
+use crate::build_wasm;
+use crate::files::write_atomic;
+use crate::history;
+use crate::provenance::Provenance;
+use crate::setup;
+use crate::size_report;
+use crate::stats::Summary;
+use crate::table::Table;
+use crate::workspace::{cargo, Workspace};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Empty target dir: dependencies included, as a user's first build.
+    Cold,
+    /// Warm target dir, one source file of the package changed.
+    Incremental,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Cold => "cold",
+            Mode::Incremental => "incremental",
+        })
+    }
+}
+
+/// The WASM/WASI build guide's "Build Performance" figures, quoted as the
+/// guide states them, so the report can set ours beside them.
+fn guide_figure(profile: Profile, mode: Mode) -> &'static str {
+    match (profile, mode) {
+        (Profile::Debug, Mode::Cold) => "~16s",
+        (Profile::Debug, Mode::Incremental) => "~2s",
+        (Profile::Release, Mode::Cold) => "~9s",
+        (Profile::Release, Mode::Incremental) => "~2s",
+    }
+}
+
+#[derive(Debug, clap::Args)]
+// Not `Args`: that is the flattened build-wasm filters' group.
+#[group(id = "bench-build")]
+pub struct Args {
+    /// Timed builds per package, profile and mode
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub runs: u32,
+    #[command(flatten)]
+    pub build: build_wasm::Args,
+    /// Measure only cold or only incremental builds (default: both)
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Print the report as JSON on stdout (messages go to stderr)
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write build-times.md and build-times.json [default: <workspace>/reports]
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Also record each median in the reports dir's history.jsonl, for the trend chart
+    #[arg(long)]
+    pub record: bool,
+}
+
+impl Args {
+    fn modes(&self) -> Vec<Mode> {
+        match self.mode {
+            Some(mode) => vec![mode],
+            None => vec![Mode::Cold, Mode::Incremental],
+        }
+    }
+}
+
+/// One package, profile and mode: the timed builds and their summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub package: String,
+    pub profile: Profile,
+    pub mode: Mode,
+    /// Wall-clock seconds of each timed `cargo build`, in the order run.
+    pub runs: Vec<f64>,
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The guide's figure for this profile and mode, as the guide states it.
+    pub guide: String,
+    /// Incremental rows: the file changed before each build, relative to the workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<String>,
+}
+
+impl Row {
+    fn new(package: &str, profile: Profile, mode: Mode, runs: Vec<f64>) -> Self {
+        Self {
+            package: package.to_owned(),
+            profile,
+            mode,
+            summary: Summary::of(&runs),
+            runs,
+            guide: guide_figure(profile, mode).to_owned(),
+            edited: None,
+        }
+    }
+
+    /// `package/profile/mode`, the history's key for this row's median.
+    pub fn id(&self) -> String {
+        format!("{}/{}/{}", self.package, self.profile, self.mode)
+    }
+}
+
+/// The whole of `build-times.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    #[serde(flatten)]
+    pub provenance: Provenance,
+    /// `cargo -V`.
+    pub cargo: String,
+    /// Whether the working tree had changes against `commit`: the copy, and so
+    /// the figures, are of the working tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty: Option<bool>,
+    /// The 1, 5 and 15 minute load averages when the benchmark started (Linux):
+    /// other work on the machine slows every build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<[f64; 3]>,
+    /// `RUSTC_WRAPPER`, when set: a compiler cache makes cold builds meaningless.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rustc_wrapper: Option<String>,
+    /// The command that reproduces this report.
+    pub command: String,
+    pub rows: Vec<Row>,
+}
+
+pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
+    ensure!(
+        args.runs > 0,
+        "--runs 0 measures nothing; pass --runs 1 or more (default 3)"
+    );
+    let packages = ws.select_wasm_packages(&args.build.packages)?;
+    let profiles = args.build.profiles();
+    let modes = args.modes();
+    let reports = args
+        .reports_dir
+        .clone()
+        .unwrap_or_else(|| ws.root.join("reports"));
+    // Fail now, not after the benchmark, if the reports cannot be written
+    // or the history line would be wrong.
+    check_writable(&reports)?;
+    if args.record {
+        history::ensure_recordable(&ws.root, &reports)?;
+    }
+
+    let sh = Shell::new()?;
+    setup::ensure_targets(&sh, &[WASM_TARGET])?;
+    let bench = ws.target_dir.join("bench-build");
+    std::fs::create_dir_all(&bench)
+        .with_context(|| format!("cannot create {}", bench.display()))?;
+    let _lock = lock(&bench)?;
+    let src = bench.join("src");
+    let files = copy_workspace(ws, &src)?;
+    eprintln!("copied {files} files of the workspace to {}", src.display());
+    fetch(&src)?;
+
+    // Read when the measurement starts: the date and load of the benchmark.
+    let provenance = Provenance::read(ws);
+    let load_average = load_average();
+    let dirty = is_dirty(&ws.root);
+    let mut rows = Vec::new();
+    let total = packages.len() * profiles.len() * modes.len() * args.runs as usize;
+    let mut done = 0;
+    for package in &packages {
+        let edit_file = edit_target(ws, package)?;
+        for &profile in &profiles {
+            let target_dir = bench.join(format!("target-{}-{profile}", package.name));
+            let job = Job {
+                src: &src,
+                target_dir: &target_dir,
+                package: &package.name,
+                profile,
+            };
+            for &mode in &modes {
+                let mut edit = None;
+                if mode == Mode::Incremental {
+                    if !modes.contains(&Mode::Cold) {
+                        warm_up(&job)?;
+                    }
+                    edit = Some(SourceEdit::new(src.join(&edit_file))?);
+                }
+                let mut runs = Vec::new();
+                for run in 1..=args.runs {
+                    done += 1;
+                    eprint!(
+                        "[{done}/{total}] {} {profile} {mode}, run {run}/{} ...",
+                        package.name, args.runs
+                    );
+                    match &mut edit {
+                        Some(edit) => edit.apply()?,
+                        None => remove_dir(&target_dir)?,
+                    }
+                    let seconds = job.timed_build(mode, &edit_file)?;
+                    eprintln!(" {seconds:.1} s");
+                    runs.push(seconds);
+                }
+                if let Some(edit) = edit {
+                    // The next profile and the packages built after this one
+                    // must see the sources as they are in the workspace.
+                    edit.restore()?;
+                }
+                let mut row = Row::new(&package.name, profile, mode, runs);
+                if mode == Mode::Incremental {
+                    row.edited = Some(edit_file.display().to_string());
+                }
+                rows.push(row);
+            }
+        }
+    }
+
+    let report = Report {
+        provenance,
+        cargo: cargo_version().unwrap_or_else(|| "unknown".into()),
+        dirty,
+        load_average,
+        rustc_wrapper: std::env::var("RUSTC_WRAPPER")
+            .ok()
+            .filter(|w| !w.is_empty()),
+        command: reproduce_command(std::env::args().skip(1)),
+        rows,
+    };
+    let table = table(&report);
+    let json = serde_json::to_string_pretty(&report)? + "\n";
+    write_atomic(&reports.join("build-times.json"), json.as_bytes())?;
+    write_atomic(
+        &reports.join("build-times.md"),
+        markdown(&report, &table).as_bytes(),
+    )?;
+    if args.record {
+        record(ws, &reports, &report)
+            .context("build-times.{md,json} are written, but the history is not")?;
+    }
+    let text = format!(
+        "{}wrote {} and {}\n",
+        table.render(),
+        reports.join("build-times.md").display(),
+        reports.join("build-times.json").display()
+    );
+    if args.json {
+        eprint!("{text}");
+        print!("{json}");
+    } else {
+        print!("{text}");
+    }
+    Ok(true)
+}
+
+/// One package and profile: its cargo command, run in the copy.
+struct Job<'a> {
+    src: &'a Path,
+    target_dir: &'a Path,
+    package: &'a str,
+    profile: Profile,
+}
+
+impl Job<'_> {
+    /// The guide's command, `--locked --offline` so that nothing is resolved
+    /// or downloaded while the clock runs.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(self.src)
+            .args(["build", "--target", WASM_TARGET, "-p", self.package])
+            .args(["--locked", "--offline", "--color", "never", "--target-dir"])
+            .arg(self.target_dir);
+        if self.profile == Profile::Release {
+            cmd.arg("--release");
+        }
+        cmd
+    }
+
+    /// Runs the build; on failure shows cargo's output and names the package.
+    fn build(&self) -> Result<(f64, String)> {
+        let started = Instant::now();
+        let out = self
+            .command()
+            .output()
+            .context("cannot run cargo; is it on PATH (or set CARGO)?")?;
+        let seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            eprintln!("\n{stderr}");
+            bail!(
+                "building {} ({}) for {WASM_TARGET} in the benchmark copy {} failed; cargo's \
+                 errors are above (`cargo xtask build-wasm -p {}` builds it in the workspace)",
+                self.package,
+                self.profile,
+                self.src.display(),
+                self.package
+            );
+        }
+        Ok((seconds, stderr))
+    }
+
+    /// A measured build: fails unless cargo compiled the package, since a
+    /// build that skipped it would time nothing.
+    fn timed_build(&self, mode: Mode, edited: &Path) -> Result<f64> {
+        let (seconds, stderr) = self.build()?;
+        if !compiled(&stderr, self.package) {
+            eprintln!("\n{stderr}");
+            match mode {
+                Mode::Cold => bail!(
+                    "cargo did not compile {} in an empty target dir {}; its output is above",
+                    self.package,
+                    self.target_dir.display()
+                ),
+                Mode::Incremental => bail!(
+                    "cargo did not recompile {} after {} was edited, so the run measured \
+                     nothing; its output is above. Remove {} and run again",
+                    self.package,
+                    edited.display(),
+                    self.target_dir.display()
+                ),
+            }
+        }
+        Ok(seconds)
+    }
+}
+
+/// Brings the target dir up to date, untimed, so the first incremental run
+/// measures only the edit.
+fn warm_up(job: &Job) -> Result<()> {
+    eprint!(
+        "      {} {}: untimed build to warm {} ...",
+        job.package,
+        job.profile,
+        job.target_dir.display()
+    );
+    let (seconds, _) = job.build()?;
+    eprintln!(" {seconds:.1} s");
+    Ok(())
+}
+
+/// Whether cargo's stderr says it compiled `package` (not just checked it fresh).
+fn compiled(stderr: &str, package: &str) -> bool {
+    let prefix = format!("Compiling {package} v");
+    stderr
+        .lines()
+        .any(|line| line.trim_start().starts_with(&prefix))
+}
+
+/// The source file the incremental runs change: the package's library root,
+/// which its binaries build on too, else its first binary's; relative to the
+/// workspace root.
+fn edit_target(ws: &Workspace, package: &Package) -> Result<PathBuf> {
+    let is = |kind: &TargetKind| package.targets.iter().find(|t| t.kind.contains(kind));
+    let target = is(&TargetKind::Lib)
+        .or_else(|| is(&TargetKind::RLib))
+        .or_else(|| is(&TargetKind::Bin))
+        .with_context(|| {
+            format!(
+                "package {} has neither a library nor a binary to edit",
+                package.name
+            )
+        })?;
+    let path = Path::new(target.src_path.as_std_path());
+    match path.strip_prefix(&ws.root) {
+        Ok(rel) => Ok(rel.to_owned()),
+        Err(_) => bail!(
+            "{}'s source {} is outside the workspace {}, so the benchmark copy would not have it",
+            package.name,
+            path.display(),
+            ws.root.display()
+        ),
+    }
+}
+
+/// `pristine` with one new public function appended, returning `nonce`: a
+/// real change to the crate (cargo and rustc must recompile it, unlike after
+/// a `touch`), valid at the end of any module file and warning-free in a
+/// library or a binary. Always built from the pristine text, so runs do not
+/// pile edits up.
+pub fn edited_source(pristine: &str, nonce: u64) -> String {
+    let mut text = pristine.to_owned();
+    if !text.ends_with('\n') {
+        // The file may end in a line comment.
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "\n/// Added by `cargo xtask bench-build` to time a rebuild (edit {nonce}).\n\
+         #[allow(dead_code)]\n\
+         pub fn bench_build_edit() -> u64 {{\n    {nonce}\n}}\n"
+    ));
+    text
+}
+
+/// A file of the copy that the incremental runs change, one new content per
+/// run, and put back afterwards.
+#[derive(Debug)]
+struct SourceEdit {
+    path: PathBuf,
+    pristine: String,
+    /// Differs in every run and every benchmark, so no content repeats.
+    nonce: u64,
+}
+
+impl SourceEdit {
+    fn new(path: PathBuf) -> Result<Self> {
+        let pristine = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(Self {
+            path,
+            pristine,
+            nonce,
+        })
+    }
+
+    fn apply(&mut self) -> Result<()> {
+        self.nonce += 1;
+        write_atomic(
+            &self.path,
+            edited_source(&self.pristine, self.nonce).as_bytes(),
+        )
+    }
+
+    fn restore(self) -> Result<()> {
+        write_atomic(&self.path, self.pristine.as_bytes())
+    }
+}
+
+/// Recreates `src` as a copy of the workspace's files: those git tracks or
+/// would track (untracked but not ignored), as they are in the working tree;
+/// outside git, every file but `.git` and target dirs. Returns the count.
+fn copy_workspace(ws: &Workspace, src: &Path) -> Result<usize> {
+    remove_dir(src)?;
+    let files = match git_files(&ws.root) {
+        Some(files) => files,
+        None => walk(&ws.root, Path::new(""))?,
+    };
+    let mut copied = 0;
+    for rel in files {
+        let from = ws.root.join(&rel);
+        // Deleted in the working tree, or the target dir inside the workspace.
+        if !from.is_file() || from.starts_with(&ws.target_dir) {
+            continue;
+        }
+        let to = src.join(&rel);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+        copied += 1;
+    }
+    ensure!(
+        src.join("Cargo.toml").is_file(),
+        "the benchmark copy {} has no Cargo.toml; is {} a cargo workspace?",
+        src.display(),
+        ws.root.display()
+    );
+    Ok(copied)
+}
+
+/// `git ls-files` of tracked and untracked-but-not-ignored files, or `None`
+/// outside a git checkout.
+fn git_files(root: &Path) -> Option<Vec<PathBuf>> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let list = String::from_utf8(out.stdout).ok()?;
+    Some(
+        list.split('\0')
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .collect(),
+    )
+}
+
+fn walk(root: &Path, rel: &Path) -> Result<Vec<PathBuf>> {
+    let dir = root.join(rel);
+    let mut out = Vec::new();
+    let entries =
+        std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let path = rel.join(&name);
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if name != ".git" && name != "target" {
+                out.extend(walk(root, &path)?);
+            }
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
+/// Makes sure every dependency is downloaded, untimed, so that the builds
+/// (run `--offline`) never measure the network.
+fn fetch(src: &Path) -> Result<()> {
+    let fetch = |offline: bool| {
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(src)
+            .args(["fetch", "--target", WASM_TARGET, "--color", "never"]);
+        if offline {
+            cmd.arg("--offline");
+        }
+        cmd.output()
+    };
+    let out = fetch(true).context("cannot run cargo; is it on PATH (or set CARGO)?")?;
+    if out.status.success() {
+        return Ok(());
+    }
+    eprintln!("downloading dependencies first (untimed): cargo fetch");
+    let out = fetch(false)?;
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "`cargo fetch` could not download the dependencies (cargo's errors are above); \
+             connect to the network, or run `cargo fetch` in {} once",
+            src.display()
+        );
+    }
+    Ok(())
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "cannot remove {}; remove it yourself and run again",
+                dir.display()
+            )
+        }),
+    }
+}
+
+/// Holds `<target>/bench-build/.lock` for the whole benchmark: two at once
+/// would share the copy and the target dirs. The OS releases it if we die.
+fn lock(bench: &Path) -> Result<File> {
+    let path = bench.join(".lock");
+    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            // Two benchmarks at once would time each other; wait our turn.
+            eprintln!(
+                "waiting for another `cargo xtask bench-build` using {}",
+                bench.display()
+            );
+            file.lock()
+                .with_context(|| format!("cannot lock {}", path.display()))?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+fn check_writable(dir: &Path) -> Result<()> {
+    let advice = || {
+        format!(
+            "cannot write in {}: make it writable, or pass --reports-dir",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(dir).with_context(advice)?;
+    let probe = dir.join(format!(".build-times.{}.probe", std::process::id()));
+    File::create(&probe).with_context(advice)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn cargo_version() -> Option<String> {
+    let out = Command::new(cargo()).arg("-V").output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    out.status.success().then(|| text.trim().to_owned())
+}
+
+fn is_dirty(root: &Path) -> Option<bool> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["status", "--porcelain"])
+        .output()
+        .ok()?;
+    out.status.success().then_some(!out.stdout.is_empty())
+}
+
+fn load_average() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut fields = text.split_whitespace().map(|f| f.parse().ok());
+    Some([fields.next()??, fields.next()??, fields.next()??])
+}
+
+/// `cargo xtask` and `args` (this process's, after the program name),
+/// quoted for a POSIX shell.
+fn reproduce_command(args: impl IntoIterator<Item = String>) -> String {
+    let mut words = vec!["cargo".to_owned(), "xtask".to_owned()];
+    for arg in args {
+        let plain = !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c));
+        words.push(if plain {
+            arg
+        } else {
+            format!("'{}'", arg.replace('\'', r"'\''"))
+        });
+    }
+    words.join(" ")
+}
+
+fn table(report: &Report) -> Table {
+    let mut t = Table::new([
+        "package", "profile", "mode", "runs", "min", "median", "max", "guide",
+    ]);
+    let secs = |s: f64| format!("{s:.2} s");
+    for r in &report.rows {
+        t.row([
+            r.package.clone(),
+            r.profile.to_string(),
+            r.mode.to_string(),
+            r.runs.len().to_string(),
+            secs(r.summary.min),
+            secs(r.summary.median),
+            secs(r.summary.max),
+            r.guide.clone(),
+        ]);
+    }
+    t
+}
+
+fn markdown(report: &Report, table: &Table) -> String {
+    let p = &report.provenance;
+    let mut md =
+        String::from("# Build times\n\nWritten by `cargo xtask bench-build`; do not edit.\n\n");
+    md.push_str(&format!(
+        "- rustc: `{}`; cargo: `{}`\n",
+        p.rustc, report.cargo
+    ));
+    md.push_str(&format!("- cores: {}", p.cores));
+    if let Some([one, five, fifteen]) = report.load_average {
+        md.push_str(&format!(
+            "; load average at the start: {one:.2}, {five:.2}, {fifteen:.2}"
+        ));
+    }
+    md.push_str(&format!("\n- date: {}\n- commit: `{}`", p.date, p.commit));
+    if report.dirty == Some(true) {
+        md.push_str(" plus uncommitted changes (the working tree was measured)");
+    }
+    md.push_str(&format!("\n- reproduce: `{}`\n", report.command));
+    if let Some(wrapper) = &report.rustc_wrapper {
+        md.push_str(&format!(
+            "- RUSTC_WRAPPER was `{wrapper}`: cached compilations make cold builds look fast\n"
+        ));
+    }
+    md.push('\n');
+    md.push_str(&table.render_markdown());
+    md.push_str(&format!(
+        "\nEach figure is the wall-clock time of the guide's command, `cargo build --target \
+         {WASM_TARGET} -p <package> [--release]` (with `--locked --offline`), run alone for that \
+         package in a copy of the workspace, with its own target dir per package and profile. \
+         Dependencies are downloaded beforehand (`cargo fetch`, untimed); wasm-opt is not \
+         included.\n\n\
+         - cold: an empty target dir, so every dependency is compiled too, as in a user's \
+         first build.\n\
+         - incremental: after a build, a new function is appended to the package's own source, \
+         different in every run, and the same command runs again; cargo must report \
+         `Compiling <package>`.\n"
+    ));
+    let mut edited: Vec<String> = report
+        .rows
+        .iter()
+        .filter_map(|r| Some(format!("`{}` for {}", r.edited.as_ref()?, r.package)))
+        .collect();
+    edited.dedup();
+    if !edited.is_empty() {
+        md.push_str(&format!("  Edited: {}.\n", edited.join(", ")));
+    }
+    md.push_str(
+        "- guide: the WASM/WASI build guide's \"Build Performance\" figures, as it states them.\n",
+    );
+    md
+}
+
+/// Files this report's medians under its commit in the history, beside the
+/// sizes size-report recorded there, and redraws the chart from it.
+fn record(ws: &Workspace, reports: &Path, report: &Report) -> Result<()> {
+    let p = &report.provenance;
+    let entry = history::Entry {
+        commit: p.commit.clone(),
+        date: history::commit_date(&ws.root, &p.commit)?,
+        rustc: p.rustc.clone(),
+        artifacts: Default::default(),
+        build_seconds: report
+            .rows
+            .iter()
+            .map(|r| (r.id(), r.summary.median))
+            .collect(),
+    };
+    // size-report's lock: the history is read, changed and written whole.
+    let _lock = size_report::lock_reports(reports)?;
+    let path = reports.join(history::HISTORY_FILE);
+    history::record(&path, entry)?;
+    eprintln!("recorded the medians in {}", path.display());
+    let budgets = size_report::Budgets::from_workspace(ws)?;
+    for written in history::update(&ws.root, reports, None, &budgets)? {
+        eprintln!("wrote {}", written.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_summarise_odd_and_even_run_counts() {
+        let odd = Row::new("p", Profile::Debug, Mode::Cold, vec![3.5, 1.25, 2.0]);
+        assert_eq!(
+            (odd.summary.min, odd.summary.median, odd.summary.max),
+            (1.25, 2.0, 3.5)
+        );
+        assert_eq!(odd.runs, [3.5, 1.25, 2.0], "runs stay in the order run");
+        let even = Row::new(
+            "p",
+            Profile::Release,
+            Mode::Incremental,
+            vec![4.0, 1.0, 3.0, 2.0],
+        );
+        assert_eq!(
+            (even.summary.min, even.summary.median, even.summary.max),
+            (1.0, 2.5, 4.0)
+        );
+        let one = Row::new("p", Profile::Debug, Mode::Incremental, vec![0.75]);
+        assert_eq!(
+            (one.summary.min, one.summary.median, one.summary.max),
+            (0.75, 0.75, 0.75)
+        );
+        assert_eq!(even.id(), "p/release/incremental");
+        assert_eq!(even.guide, "~2s");
+    }
+
+    #[test]
+    fn row_json_has_the_issue_fields() {
+        let row = Row::new("wasm-demo", Profile::Release, Mode::Cold, vec![2.0, 1.0]);
+        let json = serde_json::to_value(&row).unwrap();
+        for key in ["package", "profile", "mode", "runs", "min", "median", "max"] {
+            assert!(json.get(key).is_some(), "{key} missing from {json}");
+        }
+        assert_eq!(json["mode"], "cold");
+        assert_eq!(json["profile"], "release");
+        assert_eq!(json["median"], 1.5);
+    }
+
+    #[test]
+    fn guide_figures_are_quoted_as_the_guide_states_them() {
+        assert_eq!(guide_figure(Profile::Debug, Mode::Cold), "~16s");
+        assert_eq!(guide_figure(Profile::Debug, Mode::Incremental), "~2s");
+        assert_eq!(guide_figure(Profile::Release, Mode::Cold), "~9s");
+        assert_eq!(guide_figure(Profile::Release, Mode::Incremental), "~2s");
+    }
+
+    #[test]
+    fn compiled_line_is_recognised_for_that_package_only() {
+        let out = "   Compiling tokio v1.48.0\n   Compiling cortex-core v0.1.0 (/x/crates/core)\n\
+                   \x20   Finished `dev` profile";
+        assert!(compiled(out, "cortex-core"));
+        assert!(!compiled(out, "cortex"));
+        assert!(!compiled(out, "wasm-demo"));
+        assert!(!compiled(
+            "    Finished `release` profile [optimized]",
+            "cortex-core"
+        ));
+    }
+
+    /// Compiles `source` with rustc, warnings denied, as a library or a binary.
+    fn assert_compiles(source: &str, crate_type: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("edited.rs");
+        std::fs::write(&file, source).unwrap();
+        let out = Command::new("rustc")
+            .args(["--edition", "2021", "--crate-type", crate_type])
+            .args(["--emit", "metadata", "-D", "warnings", "--out-dir"])
+            .arg(dir.path())
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the edited {crate_type} does not compile:\n{source}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn edit_is_a_new_item_that_compiles_in_a_library_and_a_binary() {
+        // Ends in a line comment without a newline: the edit must not join it.
+        let lib = "//! A crate.\n\n/// One.\npub fn one() -> u32 {\n    1\n} // the end";
+        assert_compiles(&edited_source(lib, 7), "lib");
+        let bin = "fn main() {\n    println!(\"hi\");\n}\n";
+        assert_compiles(&edited_source(bin, 8), "bin");
+    }
+
+    #[test]
+    fn each_run_changes_the_file_without_piling_up_and_restore_puts_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lib.rs");
+        let pristine = "pub fn one() -> u32 {\n    1\n}\n";
+        std::fs::write(&path, pristine).unwrap();
+        let mut edit = SourceEdit::new(path.clone()).unwrap();
+        let mut seen = vec![pristine.to_owned()];
+        for _ in 0..3 {
+            edit.apply().unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.starts_with(pristine), "{text}");
+            assert_eq!(text.matches("fn bench_build_edit").count(), 1, "{text}");
+            assert!(!seen.contains(&text), "a run repeated an earlier content");
+            seen.push(text);
+        }
+        assert_compiles(seen.last().unwrap(), "lib");
+        edit.restore().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), pristine);
+    }
+
+    fn git(root: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn record_adds_the_medians_to_the_commits_history_line_and_charts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"t\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir(root.join("src")).unwrap();
+        std::fs::write(root.join("src/lib.rs"), "").unwrap();
+        git(root, &["init", "-q"]);
+        git(root, &["add", "."]);
+        git(root, &["commit", "-q", "-m", "one"]);
+        let commit = git(root, &["rev-parse", "--short", "HEAD"]);
+        let metadata = cargo_metadata::MetadataCommand::new()
+            .cargo_path(cargo())
+            .current_dir(root)
+            .no_deps()
+            .exec()
+            .unwrap();
+        let ws = Workspace {
+            root: root.to_owned(),
+            target_dir: root.join("target"),
+            metadata,
+        };
+        let reports = root.join("reports");
+        std::fs::create_dir(&reports).unwrap();
+        let history_file = reports.join(history::HISTORY_FILE);
+        // What size-report --record wrote for this commit stays.
+        let sizes = history::Entry {
+            commit: commit.clone(),
+            date: "2020-01-01T00:00:00Z".into(),
+            rustc: "rustc old".into(),
+            artifacts: [(
+                "wasm-demo/wasm/release/opt".to_owned(),
+                history::ArtifactPoint {
+                    bytes: 100,
+                    gzip_bytes: 50,
+                },
+            )]
+            .into(),
+            build_seconds: Default::default(),
+        };
+        history::record(&history_file, sizes).unwrap();
+        let report = Report {
+            provenance: Provenance {
+                rustc: "rustc new".into(),
+                commit: commit.clone(),
+                date: "2030-01-01T00:00:00Z".into(),
+                cores: 2,
+            },
+            cargo: "cargo".into(),
+            dirty: Some(false),
+            load_average: None,
+            rustc_wrapper: None,
+            command: "cargo xtask bench-build".into(),
+            rows: vec![
+                Row::new(
+                    "wasm-demo",
+                    Profile::Release,
+                    Mode::Incremental,
+                    vec![1.0, 3.0, 2.0],
+                ),
+                Row::new("wasm-demo", Profile::Debug, Mode::Cold, vec![9.0]),
+            ],
+        };
+        record(&ws, &reports, &report).unwrap();
+        let entries = history::load(&history_file).unwrap();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        let line = &entries[0];
+        assert_eq!(line.commit, commit);
+        assert_eq!(line.artifacts.len(), 1, "the sizes were lost");
+        assert_eq!(line.build_seconds["wasm-demo/release/incremental"], 2.0);
+        assert_eq!(line.build_seconds["wasm-demo/debug/cold"], 9.0);
+        assert_eq!(line.rustc, "rustc new");
+        // The commit's date, not the measurement's.
+        assert_ne!(line.date, "2030-01-01T00:00:00Z");
+        let chart = std::fs::read_to_string(reports.join(history::CHART_FILE)).unwrap();
+        assert!(
+            chart.contains("wasm-demo/release/incremental"),
+            "build times not charted"
+        );
+    }
+
+    #[test]
+    fn reproduce_command_quotes_what_the_shell_would_split() {
+        let args = [
+            "bench-build",
+            "--runs",
+            "5",
+            "--reports-dir",
+            "/tmp/my reports",
+            "it's",
+        ];
+        assert_eq!(
+            reproduce_command(args.map(String::from)),
+            r"cargo xtask bench-build --runs 5 --reports-dir '/tmp/my reports' 'it'\''s'"
+        );
+    }
+}
