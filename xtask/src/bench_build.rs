@@ -135,8 +135,8 @@ pub struct Report {
     pub provenance: Provenance,
     /// `cargo -V`.
     pub cargo: String,
-    /// Whether the working tree had changes against `commit`: the copy, and so
-    /// the figures, are of the working tree.
+    /// Whether the working tree (outside the reports dir) had changes against
+    /// `commit`: the copy, and so the figures, are of the working tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dirty: Option<bool>,
     /// The 1, 5 and 15 minute load averages when the benchmark started (Linux):
@@ -184,7 +184,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
     // Read when the measurement starts: the date and load of the benchmark.
     let provenance = Provenance::read(ws);
     let load_average = load_average();
-    let dirty = is_dirty(&ws.root);
+    let dirty = is_dirty(&ws.root, &reports);
     let mut rows = Vec::new();
     let total = packages.len() * profiles.len() * modes.len() * args.runs as usize;
     let mut done = 0;
@@ -614,13 +614,21 @@ fn cargo_version() -> Option<String> {
     out.status.success().then(|| text.trim().to_owned())
 }
 
-fn is_dirty(root: &Path) -> Option<bool> {
-    let out = Command::new("git")
-        .arg("-C")
+/// Whether git sees changes in the workspace, except in the reports dir:
+/// reports do not change what is built, and xtask rewrites them itself.
+fn is_dirty(root: &Path, reports: &Path) -> Option<bool> {
+    let mut git = Command::new("git");
+    git.arg("-C")
         .arg(root)
-        .args(["status", "--porcelain"])
-        .output()
-        .ok()?;
+        .args(["status", "--porcelain", "--", "."]);
+    if let (Ok(root), Ok(reports)) = (root.canonicalize(), reports.canonicalize()) {
+        if let Ok(rel) = reports.strip_prefix(&root) {
+            if !rel.as_os_str().is_empty() {
+                git.arg(format!(":(exclude){}", rel.display()));
+            }
+        }
+    }
+    let out = git.output().ok()?;
     out.status.success().then_some(!out.stdout.is_empty())
 }
 
@@ -959,6 +967,31 @@ mod tests {
         assert!(
             chart.contains("wasm-demo/release/incremental"),
             "build times not charted"
+        );
+    }
+
+    #[test]
+    fn changes_in_the_reports_dir_do_not_make_the_tree_dirty() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let reports = root.join("reports");
+        std::fs::create_dir(&reports).unwrap();
+        std::fs::write(reports.join("size.json"), "{}").unwrap();
+        std::fs::write(root.join("lib.rs"), "").unwrap();
+        git(root, &["init", "-q"]);
+        git(root, &["add", "."]);
+        git(root, &["commit", "-q", "-m", "one"]);
+        assert_eq!(is_dirty(root, &reports), Some(false));
+        std::fs::write(reports.join("size.json"), "{\"new\": 1}").unwrap();
+        std::fs::write(reports.join("build-times.md"), "new").unwrap();
+        assert_eq!(is_dirty(root, &reports), Some(false));
+        std::fs::write(root.join("lib.rs"), "pub fn f() {}").unwrap();
+        assert_eq!(is_dirty(root, &reports), Some(true));
+        let outside = tempfile::tempdir().unwrap();
+        assert_eq!(
+            is_dirty(outside.path(), &reports),
+            None,
+            "not a git checkout"
         );
     }
 
