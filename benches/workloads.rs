@@ -16,6 +16,7 @@ use cortex_core::{
     Edge, EventStore, ExpectedVersion, GraphStore, MemoryEventStore, MemoryGraphStore, NewEvent,
     Node, Properties,
 };
+use wasm_demo::Lcg;
 
 const STREAMS: u64 = 8;
 const EVENTS: u64 = 2_000;
@@ -122,31 +123,18 @@ const WORKLOADS: &[Workload] = &[
     },
 ];
 
-/// A fixed pseudo-random sequence (64-bit LCG), so every run does the same work.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-}
-
 fn event_batches() -> Vec<(String, Vec<NewEvent>)> {
     let mut rng = Lcg(7);
     let mut out = Vec::new();
     let mut appended = 0;
     while appended < EVENTS {
-        let stream = format!("user-{}", rng.next() % STREAMS);
-        let size = (1 + rng.next() % 4).min(EVENTS - appended);
+        let stream = format!("user-{}", rng.next_u64() % STREAMS);
+        let size = (1 + rng.next_u64() % 4).min(EVENTS - appended);
         let batch = (appended..appended + size)
             .map(|i| NewEvent {
                 event_type: "view".to_owned(),
-                payload: (0..16 + rng.next() % 64)
-                    .map(|_| rng.next() as u8)
+                payload: (0..16 + rng.next_u64() % 64)
+                    .map(|_| rng.next_u64() as u8)
                     .collect(),
                 timestamp_ms: i,
             })

@@ -22,11 +22,11 @@ use crate::artifacts::{Profile, WASM_TARGET};
 use crate::build_wasm;
 use crate::files::write_atomic;
 use crate::history;
-use crate::provenance::Provenance;
+use crate::provenance::{self, Provenance};
 use crate::setup;
 use crate::size_report;
 use crate::stats::Summary;
-use crate::table::Table;
+use crate::table::{print_report, Table};
 use crate::workspace::{cargo, Workspace};
 
 #[derive(
@@ -263,12 +263,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
         reports.join("build-times.md").display(),
         reports.join("build-times.json").display()
     );
-    if args.json {
-        eprint!("{text}");
-        print!("{json}");
-    } else {
-        print!("{text}");
-    }
+    print_report(&text, &json, args.json);
     Ok(true)
 }
 
@@ -617,19 +612,8 @@ fn cargo_version() -> Option<String> {
 /// Whether git sees changes in the workspace, except in the reports dir:
 /// reports do not change what is built, and xtask rewrites them itself.
 fn is_dirty(root: &Path, reports: &Path) -> Option<bool> {
-    let mut git = Command::new("git");
-    git.arg("-C")
-        .arg(root)
-        .args(["status", "--porcelain", "--", "."]);
-    if let (Ok(root), Ok(reports)) = (root.canonicalize(), reports.canonicalize()) {
-        if let Ok(rel) = reports.strip_prefix(&root) {
-            if !rel.as_os_str().is_empty() {
-                git.arg(format!(":(exclude){}", rel.display()));
-            }
-        }
-    }
-    let out = git.output().ok()?;
-    out.status.success().then_some(!out.stdout.is_empty())
+    let changes = provenance::uncommitted_changes(root, reports).ok()?;
+    Some(!changes.is_empty())
 }
 
 fn load_average() -> Option<[f64; 3]> {
@@ -759,6 +743,7 @@ fn record(ws: &Workspace, reports: &Path, report: &Report) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::git;
 
     #[test]
     fn rows_summarise_odd_and_even_run_counts() {
@@ -867,22 +852,6 @@ mod tests {
         assert_compiles(seen.last().unwrap(), "lib");
         edit.restore().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), pristine);
-    }
-
-    fn git(root: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
     #[test]

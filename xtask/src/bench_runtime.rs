@@ -18,7 +18,7 @@ use crate::files::write_atomic;
 use crate::provenance::Provenance;
 use crate::shrink;
 use crate::stats::Summary;
-use crate::table::Table;
+use crate::table::{print_report, Table};
 use crate::workspace::{cargo, Workspace};
 use crate::{runtime, setup};
 
@@ -145,12 +145,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
         dir.join("runtime.md").display(),
         dir.join("runtime.json").display(),
     );
-    if args.json {
-        eprint!("{text}");
-        print!("{json}");
-    } else {
-        print!("{text}");
-    }
+    print_report(&text, &json, args.json);
     Ok(true)
 }
 

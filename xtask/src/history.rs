@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use xshell::{cmd, Shell};
 
 use crate::files::write_atomic;
+use crate::provenance;
 use crate::size_report::{Budgets, Report};
 use crate::table::human_bytes;
 
@@ -199,29 +200,9 @@ pub fn ensure_recordable(root: &Path, reports_dir: &Path) -> Result<()> {
                 root.display()
             )
         })?;
-    // Pathspecs are relative to `root`; a reports dir outside it needs no exclusion.
-    let inside = match (root.canonicalize(), reports_dir.canonicalize()) {
-        (Ok(r), Ok(d)) => d
-            .strip_prefix(&r)
-            .ok()
-            .filter(|rel| !rel.as_os_str().is_empty())
-            .map(Path::to_path_buf),
-        _ => None,
-    };
-    let status = match inside {
-        Some(rel) => {
-            let exclude = format!(":(exclude){}", rel.display());
-            cmd!(sh, "git -C {root} status --porcelain -- . {exclude}")
-        }
-        None => cmd!(sh, "git -C {root} status --porcelain"),
-    }
-    .quiet()
-    .ignore_stderr()
-    .read()
-    .with_context(|| format!("cannot record: `git status` failed in {}", root.display()))?;
-    let changed: Vec<&str> = status.lines().filter(|l| !l.trim().is_empty()).collect();
+    let changed = provenance::uncommitted_changes(root, reports_dir).context("cannot record")?;
     if !changed.is_empty() {
-        let shown: Vec<&str> = changed.iter().take(3).map(|l| l.trim()).collect();
+        let shown: Vec<&str> = changed.iter().take(3).map(String::as_str).collect();
         let more = match changed.len() - shown.len() {
             0 => String::new(),
             n => format!(" and {n} more"),
@@ -618,6 +599,7 @@ fn draw_legend<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::git;
 
     fn sizes(commit: &str, bytes: u64, gzip: u64) -> Entry {
         Entry {
@@ -939,25 +921,6 @@ mod tests {
             .unwrap()
             .bytes += 5000;
         assert_ne!(a, render_svg(&changed, &budgets()).unwrap());
-    }
-
-    /// `git` in `dir` with a fixed identity and dates.
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .env("GIT_AUTHOR_DATE", "2024-05-06T07:08:09+02:00")
-            .env("GIT_COMMITTER_DATE", "2024-05-06T07:08:09+02:00")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
     /// A repository with a source file, a tracked report and an ignored dir.

@@ -235,6 +235,7 @@ pub fn acceptances_since(root: &Path, since: &str) -> Result<Vec<Acceptance>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::git;
 
     #[test]
     fn acceptance_parses_units_and_reason() {
@@ -263,21 +264,6 @@ mod tests {
             let err = parse_acceptance(bad).unwrap_err().to_string();
             assert!(err.contains("Size-Accepted:"), "{bad}: {err}");
         }
-    }
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-C"])
-            .arg(dir)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
     #[test]

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use xshell::{cmd, Shell};
 
 use crate::artifacts::{self, Artifact, Kind, Profile, Stage};
 use crate::bloat::{self, Attribution, CrateSize, FunctionSize};
@@ -18,9 +17,10 @@ use crate::build_wasm;
 use crate::files::write_atomic;
 use crate::history;
 use crate::measure::{measure, Sizes};
+use crate::provenance;
 use crate::revision::{self, Acceptance};
 use crate::size_diff;
-use crate::table::{human_bytes, human_delta, Table};
+use crate::table::{human_bytes, human_delta, print_report, Table};
 use crate::workspace::Workspace;
 
 #[derive(Debug, clap::Args)]
@@ -381,17 +381,8 @@ pub fn measure_all(ws: &Workspace, no_build: bool) -> Result<Report> {
         });
     }
     measured.sort_by_key(|m| (m.package.clone(), m.kind, m.profile, m.stage));
-    let sh = Shell::new()?;
-    let rustc = cmd!(sh, "rustc -V")
-        .quiet()
-        .read()
-        .unwrap_or_else(|_| "unknown".into());
-    let root = &ws.root;
-    let commit = cmd!(sh, "git -C {root} rev-parse --short HEAD")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .ok();
+    let rustc = provenance::rustc_version().unwrap_or_else(|| "unknown".into());
+    let commit = provenance::head_commit(&ws.root);
     Ok(Report {
         rustc,
         commit,
@@ -668,12 +659,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<bool> {
             .collect::<Vec<_>>()
             .join(", "),
     );
-    if args.json {
-        eprint!("{text}");
-        print!("{json}");
-    } else {
-        print!("{text}");
-    }
+    print_report(&text, &json, args.json);
 
     if args.bless {
         write_atomic(&baseline_path, json.as_bytes())?;

@@ -25,6 +25,17 @@ pub fn human_delta(delta: i64) -> String {
     format!("{sign}{}", human_bytes(delta.unsigned_abs()))
 }
 
+/// A command's report: the text for people on stdout, or with `--json` the
+/// JSON on stdout and the text on stderr, so a pipe gets the JSON alone.
+pub fn print_report(text: &str, json: &str, as_json: bool) {
+    if as_json {
+        eprint!("{text}");
+        print!("{json}");
+    } else {
+        print!("{text}");
+    }
+}
+
 /// A table rendered as aligned columns (text) or as a Markdown table.
 pub struct Table {
     header: Vec<String>,

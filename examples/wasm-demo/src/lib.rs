@@ -34,11 +34,13 @@ impl Checksum {
     }
 }
 
-/// A fixed pseudo-random sequence (64-bit LCG), so every run does the same work.
-struct Lcg(u64);
+/// A fixed pseudo-random sequence (64-bit LCG), so every run does the same
+/// work; the seed is the field. The runtime benchmark draws from it too.
+#[derive(Debug)]
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -84,14 +86,14 @@ pub async fn run(events: &impl EventStore, graph: &impl GraphStore) -> DemoResul
     let mut versions = [ExpectedVersion::NoStream; STREAMS as usize];
     let (mut appended, mut batches) = (0, 0);
     while appended < EVENTS {
-        let stream = rng.next() % STREAMS;
-        let size = (1 + rng.next() % 4).min(EVENTS - appended);
+        let stream = rng.next_u64() % STREAMS;
+        let size = (1 + rng.next_u64() % 4).min(EVENTS - appended);
         let batch: Vec<NewEvent> = (appended..appended + size)
             .map(|i| {
-                let len = 16 + rng.next() % 64;
+                let len = 16 + rng.next_u64() % 64;
                 NewEvent {
-                    event_type: EVENT_TYPES[(rng.next() % 4) as usize].to_owned(),
-                    payload: (0..len).map(|_| rng.next() as u8).collect(),
+                    event_type: EVENT_TYPES[(rng.next_u64() % 4) as usize].to_owned(),
+                    payload: (0..len).map(|_| rng.next_u64() as u8).collect(),
                     timestamp_ms: 1_700_000_000_000 + i * 1_000,
                 }
             })
