@@ -1,38 +1,30 @@
 //! `cargo xtask`: CortexOS's build, test and size tooling.
 //!
-//! A thin dispatcher: each subcommand lives in its own module. Exit codes:
-//! 0 ok, 1 a check or gate failed, 2 the command could not run.
+//! A thin dispatcher over four layers, each a folder, every import pointing
+//! down: `commands` (one module per subcommand) → `ops` (the build layer:
+//! workspace, cargo, -Oz, runtime, reports dir) → `size` (the pure size
+//! model and analyses) → `util` (processes, git, files, lock, tables).
+//! Exit codes: 0 ok, 1 a check or gate failed, 2 the command could not run.
 
-mod artifacts;
-mod bench_build;
-mod bench_runtime;
-mod bloat;
-mod build_wasm;
-mod doctor;
-mod features;
-mod files;
-mod history;
-mod measure;
-mod provenance;
-mod revision;
-mod run_wasm;
-mod runtime;
-mod setup;
-mod shrink;
-mod size_diff;
-mod size_report;
-mod stats;
-mod table;
-mod test;
+mod commands;
+mod ops;
+mod size;
 #[cfg(test)]
 mod testing;
-mod workspace;
+#[cfg(test)]
+mod tidy;
+mod util;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use xshell::Shell;
 
-use workspace::Workspace;
+use commands::{
+    bench_build, bench_runtime, bloat, build_wasm, doctor, run_wasm, size_diff, size_report, test,
+    Outcome,
+};
+use ops::workspace::Workspace;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,32 +60,29 @@ enum Command {
     RunWasm(run_wasm::Args),
 }
 
-/// A command's exit code: 0 passed, 1 a check or gate failed; `run-wasm`
-/// passes on its guest's.
-fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+fn dispatch(command: Command) -> anyhow::Result<Outcome> {
+    let sh = Shell::new()?;
     let ws = Workspace::load()?;
-    let passed = match command {
-        Command::Test => test::run(&ws),
-        Command::Doctor => doctor::run(&ws),
-        Command::BuildWasm(args) => build_wasm::run(&ws, &args),
-        Command::SizeReport(args) => size_report::run(&ws, &args),
-        Command::Bloat(args) => bloat::run(&ws, &args),
-        Command::BenchBuild(args) => bench_build::run(&ws, &args),
-        Command::SizeDiff(args) => size_diff::run(&ws, &args),
-        Command::BenchRuntime(args) => bench_runtime::run(&ws, &args),
-        Command::RunWasm(args) => return run_wasm::run(&ws, &args),
-    }?;
-    Ok(if passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    let sh = &sh;
+    match command {
+        Command::Test => test::run(sh, &ws),
+        Command::Doctor => doctor::run(sh, &ws),
+        Command::BuildWasm(args) => build_wasm::run(sh, &ws, &args),
+        Command::SizeReport(args) => size_report::run(sh, &ws, &args),
+        Command::Bloat(args) => bloat::run(sh, &ws, &args),
+        Command::BenchBuild(args) => bench_build::run(sh, &ws, &args),
+        Command::SizeDiff(args) => size_diff::run(sh, &ws, &args),
+        Command::BenchRuntime(args) => bench_runtime::run(sh, &ws, &args),
+        Command::RunWasm(args) => run_wasm::run(sh, &ws, &args),
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli.command) {
-        Ok(code) => code,
+        Ok(Outcome::Passed) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

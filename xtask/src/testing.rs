@@ -36,7 +36,7 @@ pub fn build_wasm_program(main_rs: &str, deps: &[(&str, &str)]) -> Vec<u8> {
         );
         write(&root.join(name).join("src/lib.rs"), lib_rs);
     }
-    let out = Command::new(crate::workspace::cargo())
+    let out = Command::new(crate::util::process::cargo())
         .args([
             "build",
             "--offline",

@@ -1,0 +1,748 @@
+//! `cargo xtask bench-build`: how long the guide's wasm builds take, cold and
+//! incremental, debug and release, for each wasm package. Writes
+//! `reports/build-times.{md,json}`.
+//!
+//! Everything happens in a copy of the workspace, `<target>/bench-build/src`,
+//! remade at every start, with one target dir per package and profile beside
+//! it (`target-<pkg>-<profile>`). The incremental edits go to the copy only,
+//! so an interrupted or killed benchmark can never leave the user's sources
+//! modified, and the user's own build outputs are never cleaned or rebuilt.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context, Result};
+use cargo_metadata::{Package, TargetKind};
+use serde::{Deserialize, Serialize};
+use xshell::{cmd, Shell};
+
+use super::{build_wasm, Outcome};
+use crate::ops::artifacts::WASM_TARGET;
+use crate::ops::bench_copy::{copy_workspace, fetch, SourceEdit};
+use crate::ops::provenance::{self, Provenance};
+use crate::ops::workspace::Workspace;
+use crate::ops::{reports, setup};
+use crate::size::artifact::Profile;
+use crate::size::history::{Entry, HISTORY_FILE};
+use crate::util::files::{check_writable, remove_dir, write_atomic};
+use crate::util::git;
+use crate::util::lock::{self, WhenBusy};
+use crate::util::process::cargo;
+use crate::util::stats::Summary;
+use crate::util::table::{print_report, Table};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Empty target dir: dependencies included, as a user's first build.
+    Cold,
+    /// Warm target dir, one source file of the package changed.
+    Incremental,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Cold => "cold",
+            Mode::Incremental => "incremental",
+        })
+    }
+}
+
+/// The WASM/WASI build guide's "Build Performance" section, word for word,
+/// so the report can set our figures beside the guide's.
+const GUIDE_BUILD_PERFORMANCE: &str = "\
+- Debug build: ~16s (cold), ~2s (incremental)
+- Release build: ~9s (cold), ~2s (incremental)";
+
+/// The guide's figure for `profile` and `mode`, read from its words:
+/// `~16s` for a cold debug build. `None` if the quote does not say.
+fn guide_figure(profile: Profile, mode: Mode) -> Option<&'static str> {
+    let line_start = match profile {
+        Profile::Debug => "- Debug build: ",
+        Profile::Release => "- Release build: ",
+    };
+    let figures = GUIDE_BUILD_PERFORMANCE
+        .lines()
+        .find_map(|l| l.strip_prefix(line_start))?;
+    figures.split(", ").find_map(|f| {
+        let (figure, said_mode) = f.split_once(" (")?;
+        (said_mode.strip_suffix(')')? == mode.to_string()).then_some(figure)
+    })
+}
+
+#[derive(Debug, clap::Args)]
+// Not `Args`: that is the flattened build-wasm filters' group.
+#[group(id = "bench-build")]
+pub struct Args {
+    /// Timed builds per package, profile and mode
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub runs: u32,
+    #[command(flatten)]
+    pub build: build_wasm::Args,
+    /// Measure only cold or only incremental builds (default: both)
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Print the report as JSON on stdout (messages go to stderr)
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write build-times.md and build-times.json [default: <workspace>/reports]
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Also record each median in the reports dir's history.jsonl, for the trend chart
+    #[arg(long)]
+    pub record: bool,
+}
+
+impl Args {
+    fn modes(&self) -> Vec<Mode> {
+        match self.mode {
+            Some(mode) => vec![mode],
+            None => vec![Mode::Cold, Mode::Incremental],
+        }
+    }
+}
+
+/// One package, profile and mode: the timed builds and their summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub package: String,
+    pub profile: Profile,
+    pub mode: Mode,
+    /// Wall-clock seconds of each timed `cargo build`, in the order run.
+    pub runs: Vec<f64>,
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The guide's figure for this profile and mode, as the guide states it.
+    pub guide: String,
+    /// Incremental rows: the file changed before each build, relative to the workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<String>,
+}
+
+impl Row {
+    fn new(package: &str, profile: Profile, mode: Mode, runs: Vec<f64>) -> Self {
+        Self {
+            package: package.to_owned(),
+            profile,
+            mode,
+            summary: Summary::of(&runs),
+            runs,
+            guide: guide_figure(profile, mode).unwrap_or("-").to_owned(),
+            edited: None,
+        }
+    }
+
+    /// `package/profile/mode`, the history's key for this row's median.
+    pub fn id(&self) -> String {
+        format!("{}/{}/{}", self.package, self.profile, self.mode)
+    }
+}
+
+/// The whole of `build-times.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    #[serde(flatten)]
+    pub provenance: Provenance,
+    /// `cargo -V`.
+    pub cargo: String,
+    /// Whether the working tree (outside the reports dir) had changes against
+    /// `commit`: the copy, and so the figures, are of the working tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty: Option<bool>,
+    /// The 1, 5 and 15 minute load averages when the benchmark started (Linux):
+    /// other work on the machine slows every build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<[f64; 3]>,
+    /// `RUSTC_WRAPPER`, when set: a compiler cache makes cold builds meaningless.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rustc_wrapper: Option<String>,
+    /// The command that reproduces this report.
+    pub command: String,
+    pub rows: Vec<Row>,
+}
+
+pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
+    ensure!(
+        args.runs > 0,
+        "--runs 0 measures nothing; pass --runs 1 or more (default 3)"
+    );
+    let packages = ws.select_wasm_packages(&args.build.packages)?;
+    let profiles = args.build.profiles();
+    let modes = args.modes();
+    let reports = ws.reports_dir(args.reports_dir.as_deref());
+    // Fail now, not after the benchmark, if the reports cannot be written
+    // or the history line would be wrong.
+    check_writable(&reports)?;
+    if args.record {
+        reports::ensure_recordable(sh, &ws.root, &reports)?;
+    }
+
+    setup::ensure_targets(sh, &[WASM_TARGET])?;
+    let bench = ws.target_dir.join("bench-build");
+    std::fs::create_dir_all(&bench)
+        .with_context(|| format!("cannot create {}", bench.display()))?;
+    // Two benchmarks at once would share the copy and time each other.
+    let note = format!(
+        "waiting for another `cargo xtask bench-build` using {}",
+        bench.display()
+    );
+    let _lock = lock::acquire(&bench.join(".lock"), WhenBusy::Wait(&note))?;
+    let src = bench.join("src");
+    let files = copy_workspace(sh, ws, &src)?;
+    eprintln!("copied {files} files of the workspace to {}", src.display());
+    fetch(sh, &src)?;
+
+    // Read when the measurement starts: the date and load of the benchmark.
+    let provenance = Provenance::read(sh, ws);
+    let load_average = load_average();
+    let dirty = is_dirty(sh, &ws.root, &reports);
+    let mut rows = Vec::new();
+    let total = packages.len() * profiles.len() * modes.len() * args.runs as usize;
+    let mut done = 0;
+    for package in &packages {
+        let edit_file = edit_target(ws, package)?;
+        for &profile in &profiles {
+            let target_dir = bench.join(format!("target-{}-{profile}", package.name));
+            let job = Job {
+                sh,
+                src: &src,
+                target_dir: &target_dir,
+                package: &package.name,
+                profile,
+            };
+            for &mode in &modes {
+                let mut edit = None;
+                if mode == Mode::Incremental {
+                    if !modes.contains(&Mode::Cold) {
+                        warm_up(&job)?;
+                    }
+                    edit = Some(SourceEdit::new(src.join(&edit_file))?);
+                }
+                let mut runs = Vec::new();
+                for run in 1..=args.runs {
+                    done += 1;
+                    eprint!(
+                        "[{done}/{total}] {} {profile} {mode}, run {run}/{} ...",
+                        package.name, args.runs
+                    );
+                    match &mut edit {
+                        Some(edit) => edit.apply()?,
+                        None => remove_dir(&target_dir)?,
+                    }
+                    let seconds = job.timed_build(mode, &edit_file)?;
+                    eprintln!(" {seconds:.1} s");
+                    runs.push(seconds);
+                }
+                if let Some(edit) = edit {
+                    // The next profile and the packages built after this one
+                    // must see the sources as they are in the workspace.
+                    edit.restore()?;
+                }
+                let mut row = Row::new(&package.name, profile, mode, runs);
+                if mode == Mode::Incremental {
+                    row.edited = Some(edit_file.display().to_string());
+                }
+                rows.push(row);
+            }
+        }
+    }
+
+    let report = Report {
+        provenance,
+        cargo: provenance::cargo_version(sh).unwrap_or_else(|| "unknown".into()),
+        dirty,
+        load_average,
+        rustc_wrapper: std::env::var("RUSTC_WRAPPER")
+            .ok()
+            .filter(|w| !w.is_empty()),
+        command: reproduce_command(std::env::args().skip(1)),
+        rows,
+    };
+    let table = table(&report);
+    let json = serde_json::to_string_pretty(&report)? + "\n";
+    write_atomic(&reports.join("build-times.json"), json.as_bytes())?;
+    write_atomic(
+        &reports.join("build-times.md"),
+        markdown(&report, &table).as_bytes(),
+    )?;
+    if args.record {
+        record(sh, ws, &reports, &report)
+            .context("build-times.{md,json} are written, but the history is not")?;
+    }
+    let text = format!(
+        "{}wrote {} and {}\n",
+        table.render(),
+        reports.join("build-times.md").display(),
+        reports.join("build-times.json").display()
+    );
+    print_report(&text, &json, args.json);
+    Ok(Outcome::Passed)
+}
+
+/// One package and profile: its cargo command, run in the copy.
+struct Job<'a> {
+    sh: &'a Shell,
+    src: &'a Path,
+    target_dir: &'a Path,
+    package: &'a str,
+    profile: Profile,
+}
+
+impl Job<'_> {
+    /// Runs the build; on failure shows cargo's output and names the package.
+    fn build(&self) -> Result<(f64, String)> {
+        let (sh, cargo) = (self.sh, cargo());
+        let (package, target_dir) = (self.package, self.target_dir);
+        let release = (self.profile == Profile::Release).then_some("--release");
+        // The guide's command, `--locked --offline` so that nothing is
+        // resolved or downloaded while the clock runs.
+        let _src = sh.push_dir(self.src);
+        let cmd = cmd!(
+            sh,
+            "{cargo} build --target {WASM_TARGET} -p {package} --locked --offline --color never --target-dir {target_dir} {release...}"
+        )
+        .quiet()
+        .ignore_status();
+        let started = Instant::now();
+        let out = cmd
+            .output()
+            .context("cannot run cargo; is it on PATH (or set CARGO)?")?;
+        let seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            eprintln!("\n{stderr}");
+            bail!(
+                "building {} ({}) for {WASM_TARGET} in the benchmark copy {} failed; cargo's \
+                 errors are above (`cargo xtask build-wasm -p {}` builds it in the workspace)",
+                self.package,
+                self.profile,
+                self.src.display(),
+                self.package
+            );
+        }
+        Ok((seconds, stderr))
+    }
+
+    /// A measured build: fails unless cargo compiled the package, since a
+    /// build that skipped it would time nothing.
+    fn timed_build(&self, mode: Mode, edited: &Path) -> Result<f64> {
+        let (seconds, stderr) = self.build()?;
+        if !compiled(&stderr, self.package) {
+            eprintln!("\n{stderr}");
+            match mode {
+                Mode::Cold => bail!(
+                    "cargo did not compile {} in an empty target dir {}; its output is above",
+                    self.package,
+                    self.target_dir.display()
+                ),
+                Mode::Incremental => bail!(
+                    "cargo did not recompile {} after {} was edited, so the run measured \
+                     nothing; its output is above. Remove {} and run again",
+                    self.package,
+                    edited.display(),
+                    self.target_dir.display()
+                ),
+            }
+        }
+        Ok(seconds)
+    }
+}
+
+/// Brings the target dir up to date, untimed, so the first incremental run
+/// measures only the edit.
+fn warm_up(job: &Job) -> Result<()> {
+    eprint!(
+        "      {} {}: untimed build to warm {} ...",
+        job.package,
+        job.profile,
+        job.target_dir.display()
+    );
+    let (seconds, _) = job.build()?;
+    eprintln!(" {seconds:.1} s");
+    Ok(())
+}
+
+/// Whether cargo's stderr says it compiled `package` (not just checked it fresh).
+fn compiled(stderr: &str, package: &str) -> bool {
+    let prefix = format!("Compiling {package} v");
+    stderr
+        .lines()
+        .any(|line| line.trim_start().starts_with(&prefix))
+}
+
+/// The source file the incremental runs change: the package's library root,
+/// which its binaries build on too, else its first binary's; relative to the
+/// workspace root.
+fn edit_target(ws: &Workspace, package: &Package) -> Result<PathBuf> {
+    let is = |kind: &TargetKind| package.targets.iter().find(|t| t.kind.contains(kind));
+    let target = is(&TargetKind::Lib)
+        .or_else(|| is(&TargetKind::RLib))
+        .or_else(|| is(&TargetKind::Bin))
+        .with_context(|| {
+            format!(
+                "package {} has neither a library nor a binary to edit",
+                package.name
+            )
+        })?;
+    let path = Path::new(target.src_path.as_std_path());
+    match path.strip_prefix(&ws.root) {
+        Ok(rel) => Ok(rel.to_owned()),
+        Err(_) => bail!(
+            "{}'s source {} is outside the workspace {}, so the benchmark copy would not have it",
+            package.name,
+            path.display(),
+            ws.root.display()
+        ),
+    }
+}
+
+/// Whether git sees changes in the workspace, except in the reports dir:
+/// reports do not change what is built, and xtask rewrites them itself.
+fn is_dirty(sh: &Shell, root: &Path, reports: &Path) -> Option<bool> {
+    let changes = git::uncommitted_changes(sh, root, reports).ok()?;
+    Some(!changes.is_empty())
+}
+
+fn load_average() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut fields = text.split_whitespace().map(|f| f.parse().ok());
+    Some([fields.next()??, fields.next()??, fields.next()??])
+}
+
+/// `cargo xtask` and `args` (this process's, after the program name),
+/// quoted for a POSIX shell.
+fn reproduce_command(args: impl IntoIterator<Item = String>) -> String {
+    let mut words = vec!["cargo".to_owned(), "xtask".to_owned()];
+    for arg in args {
+        let plain = !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c));
+        words.push(if plain {
+            arg
+        } else {
+            format!("'{}'", arg.replace('\'', r"'\''"))
+        });
+    }
+    words.join(" ")
+}
+
+fn table(report: &Report) -> Table {
+    let mut t = Table::new([
+        "package", "profile", "mode", "runs", "min", "median", "max", "guide",
+    ]);
+    let secs = |s: f64| format!("{s:.2} s");
+    for r in &report.rows {
+        t.row([
+            r.package.clone(),
+            r.profile.to_string(),
+            r.mode.to_string(),
+            r.runs.len().to_string(),
+            secs(r.summary.min),
+            secs(r.summary.median),
+            secs(r.summary.max),
+            r.guide.clone(),
+        ]);
+    }
+    t
+}
+
+fn markdown(report: &Report, table: &Table) -> String {
+    let p = &report.provenance;
+    let mut md =
+        String::from("# Build times\n\nWritten by `cargo xtask bench-build`; do not edit.\n\n");
+    md.push_str(&format!(
+        "- rustc: `{}`; cargo: `{}`\n",
+        p.rustc, report.cargo
+    ));
+    md.push_str(&format!("- cores: {}", p.cores));
+    if let Some([one, five, fifteen]) = report.load_average {
+        md.push_str(&format!(
+            "; load average at the start: {one:.2}, {five:.2}, {fifteen:.2}"
+        ));
+    }
+    md.push_str(&format!("\n- date: {}\n- commit: `{}`", p.date, p.commit));
+    if report.dirty == Some(true) {
+        md.push_str(" plus uncommitted changes (the working tree was measured)");
+    }
+    md.push_str(&format!("\n- reproduce: `{}`\n", report.command));
+    if let Some(wrapper) = &report.rustc_wrapper {
+        md.push_str(&format!(
+            "- RUSTC_WRAPPER was `{wrapper}`: cached compilations make cold builds look fast\n"
+        ));
+    }
+    md.push('\n');
+    md.push_str(&table.render_markdown());
+    md.push_str(&format!(
+        "\nEach figure is the wall-clock time of the guide's command, `cargo build --target \
+         {WASM_TARGET} -p <package> [--release]` (with `--locked --offline`), run alone for that \
+         package in a copy of the workspace, with its own target dir per package and profile. \
+         Dependencies are downloaded beforehand (`cargo fetch`, untimed); wasm-opt is not \
+         included.\n\n\
+         - cold: an empty target dir, so every dependency is compiled too, as in a user's \
+         first build.\n\
+         - incremental: after a build, a new function is appended to the package's own source, \
+         different in every run, and the same command runs again; cargo must report \
+         `Compiling <package>`.\n"
+    ));
+    let mut edited: Vec<String> = report
+        .rows
+        .iter()
+        .filter_map(|r| Some(format!("`{}` for {}", r.edited.as_ref()?, r.package)))
+        .collect();
+    edited.dedup();
+    if !edited.is_empty() {
+        md.push_str(&format!("  Edited: {}.\n", edited.join(", ")));
+    }
+    md.push_str(
+        "- guide: the WASM/WASI build guide's \"Build Performance\" figures, as it states them.\n",
+    );
+    md
+}
+
+/// Files this report's medians under its commit in the history, beside the
+/// sizes size-report recorded there, and redraws the chart from it.
+fn record(sh: &Shell, ws: &Workspace, reports: &Path, report: &Report) -> Result<()> {
+    let p = &report.provenance;
+    let entry = Entry {
+        commit: p.commit.clone(),
+        date: git::commit_date(sh, &ws.root, &p.commit)?,
+        rustc: p.rustc.clone(),
+        artifacts: Default::default(),
+        build_seconds: report
+            .rows
+            .iter()
+            .map(|r| (r.id(), r.summary.median))
+            .collect(),
+    };
+    // size-report's lock: the history is read, changed and written whole.
+    let _lock = reports::lock(reports)?;
+    let path = reports.join(HISTORY_FILE);
+    reports::record(&path, entry)?;
+    eprintln!("recorded the medians in {}", path.display());
+    let budgets = ws.budgets()?;
+    for written in reports::update(sh, &ws.root, reports, None, &budgets)? {
+        eprintln!("wrote {}", written.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::git;
+
+    #[test]
+    fn rows_summarise_odd_and_even_run_counts() {
+        let odd = Row::new("p", Profile::Debug, Mode::Cold, vec![3.5, 1.25, 2.0]);
+        assert_eq!(
+            (odd.summary.min, odd.summary.median, odd.summary.max),
+            (1.25, 2.0, 3.5)
+        );
+        assert_eq!(odd.runs, [3.5, 1.25, 2.0], "runs stay in the order run");
+        let even = Row::new(
+            "p",
+            Profile::Release,
+            Mode::Incremental,
+            vec![4.0, 1.0, 3.0, 2.0],
+        );
+        assert_eq!(
+            (even.summary.min, even.summary.median, even.summary.max),
+            (1.0, 2.5, 4.0)
+        );
+        let one = Row::new("p", Profile::Debug, Mode::Incremental, vec![0.75]);
+        assert_eq!(
+            (one.summary.min, one.summary.median, one.summary.max),
+            (0.75, 0.75, 0.75)
+        );
+        assert_eq!(even.id(), "p/release/incremental");
+        assert_eq!(even.guide, "~2s");
+    }
+
+    #[test]
+    fn row_json_has_the_issue_fields() {
+        let row = Row::new("wasm-demo", Profile::Release, Mode::Cold, vec![2.0, 1.0]);
+        let json = serde_json::to_value(&row).unwrap();
+        for key in ["package", "profile", "mode", "runs", "min", "median", "max"] {
+            assert!(json.get(key).is_some(), "{key} missing from {json}");
+        }
+        assert_eq!(json["mode"], "cold");
+        assert_eq!(json["profile"], "release");
+        assert_eq!(json["median"], 1.5);
+    }
+
+    #[test]
+    fn guide_figures_are_read_from_the_guides_words() {
+        let all: Vec<(Profile, Mode, &str)> = [Profile::Debug, Profile::Release]
+            .into_iter()
+            .flat_map(|p| [Mode::Cold, Mode::Incremental].map(|m| (p, m)))
+            .map(|(p, m)| {
+                (
+                    p,
+                    m,
+                    guide_figure(p, m).unwrap_or_else(|| panic!("{p} {m}")),
+                )
+            })
+            .collect();
+        for (p, m, figure) in &all {
+            let seconds = figure
+                .strip_prefix('~')
+                .and_then(|f| f.strip_suffix('s'))
+                .and_then(|f| f.parse::<u32>().ok());
+            assert!(seconds.is_some(), "{p} {m}: {figure}");
+        }
+        // A cold build compiles every dependency: the guide says more than
+        // for an incremental one, in both profiles.
+        let secs = |p, m| {
+            guide_figure(p, m).unwrap()[1..]
+                .trim_end_matches('s')
+                .parse::<u32>()
+                .unwrap()
+        };
+        for p in [Profile::Debug, Profile::Release] {
+            assert!(secs(p, Mode::Cold) > secs(p, Mode::Incremental), "{p}");
+        }
+        assert_eq!(
+            Row::new("p", Profile::Debug, Mode::Cold, vec![1.0]).guide,
+            "~16s"
+        );
+    }
+
+    #[test]
+    fn compiled_line_is_recognised_for_that_package_only() {
+        let out = "   Compiling tokio v1.48.0\n   Compiling cortex-core v0.1.0 (/x/crates/core)\n\
+                   \x20   Finished `dev` profile";
+        assert!(compiled(out, "cortex-core"));
+        assert!(!compiled(out, "cortex"));
+        assert!(!compiled(out, "wasm-demo"));
+        assert!(!compiled(
+            "    Finished `release` profile [optimized]",
+            "cortex-core"
+        ));
+    }
+
+    #[test]
+    fn record_adds_the_medians_to_the_commits_history_line_and_charts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"t\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir(root.join("src")).unwrap();
+        std::fs::write(root.join("src/lib.rs"), "").unwrap();
+        git(root, &["init", "-q"]);
+        git(root, &["add", "."]);
+        git(root, &["commit", "-q", "-m", "one"]);
+        let commit = git(root, &["rev-parse", "--short", "HEAD"]);
+        let ws = Workspace::load_at(root).unwrap();
+        let reports = root.join("reports");
+        std::fs::create_dir(&reports).unwrap();
+        let history_file = reports.join(HISTORY_FILE);
+        // What size-report --record wrote for this commit stays.
+        let sizes = Entry {
+            commit: commit.clone(),
+            date: "2020-01-01T00:00:00Z".into(),
+            rustc: "rustc old".into(),
+            artifacts: [(
+                "wasm-demo/wasm/release/opt".to_owned(),
+                crate::size::history::ArtifactPoint {
+                    bytes: 100,
+                    gzip_bytes: 50,
+                },
+            )]
+            .into(),
+            build_seconds: Default::default(),
+        };
+        reports::record(&history_file, sizes).unwrap();
+        let report = Report {
+            provenance: Provenance {
+                rustc: "rustc new".into(),
+                commit: commit.clone(),
+                date: "2030-01-01T00:00:00Z".into(),
+                cores: 2,
+            },
+            cargo: "cargo".into(),
+            dirty: Some(false),
+            load_average: None,
+            rustc_wrapper: None,
+            command: "cargo xtask bench-build".into(),
+            rows: vec![
+                Row::new(
+                    "wasm-demo",
+                    Profile::Release,
+                    Mode::Incremental,
+                    vec![1.0, 3.0, 2.0],
+                ),
+                Row::new("wasm-demo", Profile::Debug, Mode::Cold, vec![9.0]),
+            ],
+        };
+        record(&Shell::new().unwrap(), &ws, &reports, &report).unwrap();
+        let entries = reports::load_history(&history_file).unwrap();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        let line = &entries[0];
+        assert_eq!(line.commit, commit);
+        assert_eq!(line.artifacts.len(), 1, "the sizes were lost");
+        assert_eq!(line.build_seconds["wasm-demo/release/incremental"], 2.0);
+        assert_eq!(line.build_seconds["wasm-demo/debug/cold"], 9.0);
+        assert_eq!(line.rustc, "rustc new");
+        // The commit's date, not the measurement's.
+        assert_ne!(line.date, "2030-01-01T00:00:00Z");
+        let chart = std::fs::read_to_string(reports.join(crate::size::chart::CHART_FILE)).unwrap();
+        assert!(
+            chart.contains("wasm-demo/release/incremental"),
+            "build times not charted"
+        );
+    }
+
+    #[test]
+    fn changes_in_the_reports_dir_do_not_make_the_tree_dirty() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let reports = root.join("reports");
+        std::fs::create_dir(&reports).unwrap();
+        std::fs::write(reports.join("size.json"), "{}").unwrap();
+        std::fs::write(root.join("lib.rs"), "").unwrap();
+        git(root, &["init", "-q"]);
+        git(root, &["add", "."]);
+        git(root, &["commit", "-q", "-m", "one"]);
+        assert_eq!(
+            is_dirty(&Shell::new().unwrap(), root, &reports),
+            Some(false)
+        );
+        std::fs::write(reports.join("size.json"), "{\"new\": 1}").unwrap();
+        std::fs::write(reports.join("build-times.md"), "new").unwrap();
+        assert_eq!(
+            is_dirty(&Shell::new().unwrap(), root, &reports),
+            Some(false)
+        );
+        std::fs::write(root.join("lib.rs"), "pub fn f() {}").unwrap();
+        assert_eq!(is_dirty(&Shell::new().unwrap(), root, &reports), Some(true));
+        let outside = tempfile::tempdir().unwrap();
+        assert_eq!(
+            is_dirty(&Shell::new().unwrap(), outside.path(), &reports),
+            None,
+            "not a git checkout"
+        );
+    }
+
+    #[test]
+    fn reproduce_command_quotes_what_the_shell_would_split() {
+        let args = [
+            "bench-build",
+            "--runs",
+            "5",
+            "--reports-dir",
+            "/tmp/my reports",
+            "it's",
+        ];
+        assert_eq!(
+            reproduce_command(args.map(String::from)),
+            r"cargo xtask bench-build --runs 5 --reports-dir '/tmp/my reports' 'it'\''s'"
+        );
+    }
+}

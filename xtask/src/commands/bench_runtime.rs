@@ -1,0 +1,371 @@
+//! `cargo xtask bench-runtime`: the demo's workload and the store operations
+//! it exercises, timed natively and as wasm under the embedded runtime, side
+//! by side in one run. Writes `reports/runtime.{md,json}`.
+//!
+//! The guest (`benches/workloads.rs`) times itself with the monotonic clock,
+//! on the memory stores on both sides, so process start-up and wasm
+//! compilation are outside every figure; the runtime reports compilation
+//! apart (`--timings`).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::{Deserialize, Serialize};
+use xshell::{cmd, Cmd, Shell};
+
+use super::Outcome;
+use crate::ops::artifacts::{self, WASM_TARGET};
+use crate::ops::provenance::Provenance;
+use crate::ops::workspace::Workspace;
+use crate::ops::{runtime, setup, shrink};
+use crate::util::files::write_atomic;
+use crate::util::process::cargo;
+use crate::util::stats::Summary;
+use crate::util::table::{print_report, Table};
+
+const GUEST_PACKAGE: &str = "cortex-benches";
+const GUEST_BIN: &str = "workloads";
+/// The issue's goal: wasm at most this many times the native time.
+const GOAL_RATIO: f64 = 1.5;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Processes per side; each takes --samples samples of every workload
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub runs: u32,
+    /// Samples per workload in each process
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub samples: u32,
+    /// Build profile of both sides: `release` (the shipped size profile) or `bench` (opt-level 3)
+    #[arg(long, default_value = "release", value_parser = ["release", "bench"])]
+    pub profile: String,
+    /// Print the report as JSON on stdout (messages go to stderr)
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write runtime.md and runtime.json [default: <workspace>/reports]
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+}
+
+/// One line the guest prints per workload.
+#[derive(Debug, Deserialize)]
+struct GuestLine {
+    name: String,
+    samples_ns: Vec<u64>,
+}
+
+/// The runtime's `--timings` line (stderr).
+#[derive(Debug, Deserialize)]
+struct Timings {
+    compile_ns: u64,
+    instantiate_ns: u64,
+}
+
+/// One row of `runtime.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadRow {
+    pub name: String,
+    /// Median time of one iteration natively.
+    pub native_ns: u64,
+    /// Median time of one iteration as wasm.
+    pub wasm_ns: u64,
+    /// `wasm_ns / native_ns`.
+    pub ratio: f64,
+    pub native: Summary,
+    pub wasm: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeReport {
+    #[serde(flatten)]
+    pub provenance: Provenance,
+    pub profile: String,
+    pub runs: u32,
+    pub samples: u32,
+    /// wasmtime's compilation of the guest module, per run (not in any workload figure).
+    pub compile_ms: Summary,
+    pub instantiate_ms: Summary,
+    pub wasm_bytes: u64,
+    pub workloads: Vec<WorkloadRow>,
+}
+
+pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
+    ensure!(
+        args.runs > 0 && args.samples > 0,
+        "--runs and --samples take a positive number"
+    );
+    let dir = ws.reports_dir(args.reports_dir.as_deref());
+    let runner = runtime::ensure_runtime(sh, ws)?;
+    let (native, wasm) = build_guests(sh, ws, &args.profile)?;
+
+    let mut native_lines: Vec<GuestLine> = Vec::new();
+    let mut wasm_lines: Vec<GuestLine> = Vec::new();
+    let (mut compile, mut instantiate) = (Vec::new(), Vec::new());
+    let samples = args.samples.to_string();
+    for run in 1..=args.runs {
+        eprintln!("[run {run}/{}] native", args.runs);
+        let out = run_guest(cmd!(sh, "{native} --samples {samples}"))?;
+        native_lines.extend(parse_lines(&out.stdout)?);
+        eprintln!("[run {run}/{}] wasm under {}", args.runs, runner.display());
+        let out = run_guest(cmd!(sh, "{runner} --timings {wasm} --samples {samples}"))?;
+        wasm_lines.extend(parse_lines(&out.stdout)?);
+        let timings = parse_timings(&out.stderr)?;
+        compile.push(timings.compile_ns as f64 / 1e6);
+        instantiate.push(timings.instantiate_ns as f64 / 1e6);
+    }
+
+    let report = RuntimeReport {
+        provenance: Provenance::read(sh, ws),
+        profile: args.profile.clone(),
+        runs: args.runs,
+        samples: args.samples,
+        compile_ms: Summary::of(&compile),
+        instantiate_ms: Summary::of(&instantiate),
+        wasm_bytes: std::fs::metadata(&wasm)?.len(),
+        workloads: rows(&native_lines, &wasm_lines)?,
+    };
+    let table = table(&report);
+    let md = markdown(&report, &table);
+    let json = serde_json::to_string_pretty(&report)? + "\n";
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    write_atomic(&dir.join("runtime.json"), json.as_bytes())?;
+    write_atomic(&dir.join("runtime.md"), md.as_bytes())?;
+    let text = format!(
+        "{}\nwasm compile {:.1} ms, instantiate {:.2} ms (median; outside every workload)\nwrote {} and {}\n",
+        table.render(),
+        report.compile_ms.median,
+        report.instantiate_ms.median,
+        dir.join("runtime.md").display(),
+        dir.join("runtime.json").display(),
+    );
+    print_report(&text, &json, args.json);
+    Ok(Outcome::Passed)
+}
+
+/// Builds the guest natively and for wasm32-wasip1 (then -Oz, as shipped),
+/// in its own target dir: the guest alone, without the `rocksdb` feature, so
+/// no C++ is built and the workspace's feature unification stays out.
+fn build_guests(sh: &Shell, ws: &Workspace, profile: &str) -> Result<(PathBuf, PathBuf)> {
+    setup::ensure_targets(sh, &[WASM_TARGET])?;
+    let target_dir = ws.target_dir.join("bench-runtime");
+    let cargo = cargo();
+    let _root = sh.push_dir(&ws.root);
+    for target in [None, Some(WASM_TARGET)] {
+        let target = target.map(|t| ["--target", t]).into_iter().flatten();
+        cmd!(
+            sh,
+            "{cargo} build -p {GUEST_PACKAGE} --bin {GUEST_BIN} --profile {profile} --target-dir {target_dir} {target...}"
+        )
+        .run()
+        .context("building the benchmark guest failed; cargo's errors are above")?;
+    }
+    let out_dir = |triple: Option<&str>| {
+        let mut d = target_dir.clone();
+        if let Some(t) = triple {
+            d.push(t);
+        }
+        // Cargo's built-in `bench` profile writes to `release/`.
+        d.push(if profile == "bench" {
+            "release"
+        } else {
+            profile
+        });
+        d
+    };
+    let native = out_dir(None).join(format!("{GUEST_BIN}{}", std::env::consts::EXE_SUFFIX));
+    let raw = out_dir(Some(WASM_TARGET)).join(format!("{GUEST_BIN}.wasm"));
+    let shipped = artifacts::opt_path(&raw);
+    shrink::ship(&raw, &shipped, &artifacts::opt_cache_dir(ws))?;
+    Ok((native, shipped))
+}
+
+struct Output {
+    stdout: String,
+    stderr: String,
+}
+
+fn run_guest(cmd: Cmd<'_>) -> Result<Output> {
+    let shown = cmd.to_string();
+    let out = cmd
+        .quiet()
+        .ignore_status()
+        .output()
+        .with_context(|| format!("cannot run `{shown}`"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        bail!("`{shown}` failed ({}): {}", out.status, stderr.trim());
+    }
+    Ok(Output {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    })
+}
+
+fn parse_lines(stdout: &str) -> Result<Vec<GuestLine>> {
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l)
+                .with_context(|| format!("the guest printed `{l}`, not a result"))
+        })
+        .collect()
+}
+
+fn parse_timings(stderr: &str) -> Result<Timings> {
+    stderr
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .context("the runtime printed no --timings line; rebuild it (`cargo xtask run-wasm` does)")
+}
+
+/// Pools every sample of each workload per side; rows in the guest's order.
+fn rows(native: &[GuestLine], wasm: &[GuestLine]) -> Result<Vec<WorkloadRow>> {
+    let mut names: Vec<&str> = Vec::new();
+    for l in native {
+        if !names.contains(&l.name.as_str()) {
+            names.push(&l.name);
+        }
+    }
+    let pooled = |lines: &[GuestLine], name: &str| -> Vec<f64> {
+        lines
+            .iter()
+            .filter(|l| l.name == name)
+            .flat_map(|l| l.samples_ns.iter().map(|&n| n as f64))
+            .collect()
+    };
+    names
+        .into_iter()
+        .map(|name| {
+            let (n, w) = (pooled(native, name), pooled(wasm, name));
+            ensure!(
+                !w.is_empty(),
+                "the wasm guest did not run workload `{name}`"
+            );
+            let (native, wasm) = (Summary::of(&n), Summary::of(&w));
+            Ok(WorkloadRow {
+                name: name.to_owned(),
+                native_ns: native.median.round() as u64,
+                wasm_ns: wasm.median.round() as u64,
+                ratio: wasm.median / native.median.max(1.0),
+                native,
+                wasm,
+            })
+        })
+        .collect()
+}
+
+fn human_ns(ns: f64) -> String {
+    match ns {
+        n if n >= 1e9 => format!("{:.2} s", n / 1e9),
+        n if n >= 1e6 => format!("{:.2} ms", n / 1e6),
+        n if n >= 1e3 => format!("{:.1} µs", n / 1e3),
+        n => format!("{n:.0} ns"),
+    }
+}
+
+fn table(report: &RuntimeReport) -> Table {
+    let mut t = Table::new([
+        "workload",
+        "native (median)",
+        "wasm (median)",
+        "ratio",
+        "native min–max",
+        "wasm min–max",
+        "goal ≤ 1.5",
+    ]);
+    for w in &report.workloads {
+        t.row([
+            w.name.clone(),
+            human_ns(w.native.median),
+            human_ns(w.wasm.median),
+            format!("{:.2}", w.ratio),
+            format!("{}–{}", human_ns(w.native.min), human_ns(w.native.max)),
+            format!("{}–{}", human_ns(w.wasm.min), human_ns(w.wasm.max)),
+            if w.ratio <= GOAL_RATIO {
+                "met"
+            } else {
+                "MISSED"
+            }
+            .to_owned(),
+        ]);
+    }
+    t
+}
+
+fn markdown(report: &RuntimeReport, table: &Table) -> String {
+    let p = &report.provenance;
+    format!(
+        "# Runtime: wasm versus native\n\n\
+         Written by `cargo xtask bench-runtime`; do not edit. Reproduce with \
+         `cargo xtask bench-runtime --runs {} --samples {} --profile {}`.\n\n\
+         The demo's workload and the store operations it exercises, on the memory \
+         stores, timed by the guest itself (`benches/workloads.rs`): natively, and \
+         as wasm32-wasip1 after -Oz under the embedded wasmtime runtime. Each figure \
+         is the median time of one iteration over {} samples.\n\n\
+         - rustc: `{}`\n- commit: `{}`\n- date: {}\n- cores: {}\n- profile: `{}`\n\
+         - wasm module: {} B; wasmtime compile {:.1} ms, instantiate {:.2} ms (median of {} runs, \
+         outside every workload figure)\n\n{}",
+        report.runs,
+        report.samples,
+        report.profile,
+        report.runs * report.samples,
+        p.rustc,
+        p.commit,
+        p.date,
+        p.cores,
+        report.profile,
+        report.wasm_bytes,
+        report.compile_ms.median,
+        report.instantiate_ms.median,
+        report.runs,
+        table.render_markdown()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(name: &str, samples: &[u64]) -> GuestLine {
+        GuestLine {
+            name: name.into(),
+            samples_ns: samples.to_vec(),
+        }
+    }
+
+    #[test]
+    fn rows_pool_runs_and_divide_medians() {
+        let native = [line("a", &[10, 30]), line("b", &[5]), line("a", &[20])];
+        let wasm = [line("a", &[30, 40, 50]), line("b", &[5])];
+        let rows = rows(&native, &wasm).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].name.as_str(), rows[0].native_ns, rows[0].wasm_ns),
+            ("a", 20, 40)
+        );
+        assert!((rows[0].ratio - 2.0).abs() < 1e-9);
+        assert!((rows[1].ratio - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_workload_missing_on_wasm_is_an_error() {
+        let err = rows(&[line("a", &[1])], &[]).unwrap_err();
+        assert!(err.to_string().contains("`a`"), "{err}");
+    }
+
+    #[test]
+    fn timings_are_the_last_json_line_of_stderr() {
+        let t = parse_timings("warning: x\n{\"compile_ns\":5,\"instantiate_ns\":7,\"run_ns\":9}\n")
+            .unwrap();
+        assert_eq!((t.compile_ns, t.instantiate_ns), (5, 7));
+        assert!(parse_timings("no timings here\n").is_err());
+    }
+
+    #[test]
+    fn guest_output_that_is_not_json_is_an_error_quoting_it() {
+        let err = parse_lines("{\"name\":\"a\",\"samples_ns\":[1]}\nboom\n").unwrap_err();
+        assert!(err.to_string().contains("boom"), "{err}");
+    }
+}

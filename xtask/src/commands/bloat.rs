@@ -1,0 +1,414 @@
+//! `cargo xtask bloat`: which functions, crates and data segments the bytes
+//! of a `.wasm` go to (like cargo-bloat, for wasm). The analysis is
+//! `size::attribution`; this is its command line and its tables.
+//!
+//! The shipped `<bin>.opt.wasm` has no names, so `-p PKG` reads its twin
+//! `<bin>.opt.names.wasm` (the same `-Oz` run, names kept; see
+//! `ops::shrink::optimize_keeping_names`) and checks that its code section
+//! is as big as the shipped one's.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use cargo_metadata::TargetKind;
+use xshell::Shell;
+
+use super::Outcome;
+use crate::ops::artifacts;
+use crate::ops::build;
+use crate::ops::workspace::Workspace;
+use crate::size::artifact::Profile;
+use crate::size::attribution::{attribute, monomorphisations, Attribution, DATA, UNKNOWN};
+use crate::size::wasm::wasm_sections;
+use crate::util::table::{and_more, human_bytes, percent, truncate, Table};
+
+/// Output lines are kept to about this many columns by shortening names.
+const COLUMNS: usize = 120;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A .wasm file to attribute (built anywhere; it needs a name section for names)
+    #[arg(value_name = "FILE.wasm", conflicts_with = "package")]
+    pub file: Option<PathBuf>,
+    /// Attribute this wasm package's release build [default: the only wasm package with a binary]
+    #[arg(short = 'p', long = "package", value_name = "PKG")]
+    pub package: Option<String>,
+    /// Rows to show in each table; 0 shows all
+    #[arg(short = 'n', value_name = "N", default_value_t = 20)]
+    pub rows: usize,
+    /// Roll functions up per crate (data segments as `[data]`)
+    #[arg(long)]
+    pub crates: bool,
+    /// Generic functions with several instantiations, and what they cost together
+    #[arg(long)]
+    pub monos: bool,
+    /// Print the attribution as JSON on stdout (messages go to stderr)
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
+    let subject = match &args.file {
+        Some(file) => Subject::File(file.clone()),
+        None => release_build(sh, ws, args.package.as_deref())?,
+    };
+    let path = subject.path();
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read {}; pass a .wasm file, or -p PKG for a wasm package's release build",
+            path.display()
+        )
+    })?;
+    let attribution = attribute(&bytes, &path.display().to_string())?;
+    if !attribution.named {
+        let twin = artifacts::names_path(path);
+        let fix = if path.to_string_lossy().ends_with(".opt.wasm") && twin.is_file() {
+            format!(
+                "attribute {} instead (same code, names kept)",
+                twin.display()
+            )
+        } else {
+            "attribute a build that keeps the name section".to_owned()
+        };
+        eprintln!(
+            "warning: {} is stripped (no function names): functions are shown as func[i] \
+             in {UNKNOWN}; {fix}",
+            path.display()
+        );
+    }
+    let code = wasm_sections(&bytes)
+        .with_context(|| format!("{} is not a readable wasm module", path.display()))?
+        .get("code")
+        .copied()
+        .unwrap_or(0);
+    let figures = subject.figures(&bytes, code)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&attribution)?);
+        return Ok(Outcome::Passed);
+    }
+    println!("{figures}\n");
+    let rows = if args.rows == 0 {
+        usize::MAX
+    } else {
+        args.rows
+    };
+    if args.crates {
+        print!("{}", crates_table(&attribution, rows));
+    }
+    if args.monos {
+        print!("{}", monos_table(&attribution, code, rows));
+    }
+    if !args.crates && !args.monos {
+        print!("{}", functions_table(&attribution, code, rows));
+        if !attribution.data.is_empty() {
+            println!();
+            print!("{}", data_table(&attribution, rows));
+        }
+    }
+    Ok(Outcome::Passed)
+}
+
+/// What the figures describe.
+enum Subject {
+    File(PathBuf),
+    /// A package's release binary: the file with names, and the shipped one.
+    Release {
+        package: String,
+        names: PathBuf,
+        shipped: PathBuf,
+    },
+}
+
+impl Subject {
+    fn path(&self) -> &Path {
+        match self {
+            Subject::File(path) => path,
+            Subject::Release { names, .. } => names,
+        }
+    }
+
+    /// The line saying which file the figures describe. For a release build
+    /// it also checks that the named file's code is the shipped code.
+    fn figures(&self, bytes: &[u8], code: u64) -> Result<String> {
+        let Subject::Release {
+            package,
+            names,
+            shipped,
+        } = self
+        else {
+            return Ok(format!(
+                "figures: {}, code section {} of file {}",
+                self.path().display(),
+                human_bytes(code),
+                human_bytes(bytes.len() as u64)
+            ));
+        };
+        let file_name = |p: &Path| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        };
+        let Ok(shipped_bytes) = std::fs::read(shipped) else {
+            return Ok(format!(
+                "figures: {package} release -Oz (names kept, {}), code section {code} B; \
+                 the shipped {} is missing",
+                names.display(),
+                file_name(shipped)
+            ));
+        };
+        let shipped_code = wasm_sections(&shipped_bytes)
+            .with_context(|| format!("{} is not a valid wasm module", shipped.display()))?
+            .get("code")
+            .copied()
+            .unwrap_or(0);
+        if shipped_code != code {
+            eprintln!(
+                "warning: the code section of {} is {code} B but the shipped {} has {shipped_code} B; \
+                 the figures describe the file with names",
+                names.display(),
+                file_name(shipped)
+            );
+        }
+        Ok(format!(
+            "figures: {package} release -Oz (names kept from {}), code section {} of file {} ({})",
+            names.display(),
+            human_bytes(code),
+            human_bytes(shipped_bytes.len() as u64),
+            file_name(shipped)
+        ))
+    }
+}
+
+/// The release build with names of `package` (default: the only wasm
+/// package with a binary), built first if missing or older than what cargo
+/// last wrote.
+fn release_build(sh: &Shell, ws: &Workspace, package: Option<&str>) -> Result<Subject> {
+    let package = ws.binary_package(package, "to attribute", "pass a .wasm file instead")?;
+    let bins: Vec<&str> = package
+        .targets
+        .iter()
+        .filter(|t| t.kind.contains(&TargetKind::Bin))
+        .map(|t| t.name.as_str())
+        .collect();
+    let dir = artifacts::profile_dir(ws, &package.name, Profile::Release);
+    let bin = match bins.as_slice() {
+        [bin] => *bin,
+        [] => bail!("package `{}` has no binary to attribute", package.name),
+        several => bail!(
+            "package `{}` has several binaries ({}); pass one's file, e.g. `cargo xtask bloat {}`",
+            package.name,
+            several.join(", "),
+            artifacts::names_path(&dir.join(format!("{}.wasm", several[0]))).display()
+        ),
+    };
+    let raw = dir.join(format!("{bin}.wasm"));
+    let names = artifacts::names_path(&raw);
+    if is_stale(&names, &raw) {
+        build::build(sh, ws, &[package], &[Profile::Release])?;
+        if !names.is_file() {
+            bail!(
+                "building {} did not produce {}; run `cargo xtask build-wasm --release -p {}` to see why",
+                package.name,
+                names.display(),
+                package.name
+            );
+        }
+    }
+    Ok(Subject::Release {
+        package: package.name.to_string(),
+        shipped: artifacts::opt_path(&raw),
+        names,
+    })
+}
+
+/// Missing, or older than `source`, which it is made from.
+fn is_stale(derived: &Path, source: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (modified(derived), modified(source)) {
+        (None, _) => true,
+        (Some(derived), Some(source)) => derived < source,
+        (Some(_), None) => false,
+    }
+}
+
+fn strings<const N: usize>(cells: [&str; N]) -> Vec<String> {
+    cells.iter().map(|c| (*c).to_owned()).collect()
+}
+
+/// A table whose last column is shortened so lines stay near `COLUMNS`.
+fn render_fitted(header: Vec<String>, rows: Vec<Vec<String>>) -> String {
+    Table::from_rows(header, rows).render_fitted(COLUMNS)
+}
+
+fn functions_table(a: &Attribution, code: u64, rows: usize) -> String {
+    let shown = &a.functions[..rows.min(a.functions.len())];
+    let body = shown
+        .iter()
+        .map(|f| {
+            vec![
+                human_bytes(f.bytes),
+                percent(f.bytes, code),
+                truncate(&f.krate, 24),
+                f.name.clone(),
+            ]
+        })
+        .collect();
+    let mut out = render_fitted(strings(["bytes", "% code", "crate", "function"]), body);
+    let rest = &a.functions[shown.len()..];
+    if !rest.is_empty() {
+        let bytes: u64 = rest.iter().map(|f| f.bytes).sum();
+        out.push_str(&and_more(rest.len(), Some("functions"), Some(bytes)));
+    }
+    out
+}
+
+fn data_table(a: &Attribution, rows: usize) -> String {
+    let total: u64 = a.data.iter().map(|d| d.bytes).sum();
+    let shown = &a.data[..rows.min(a.data.len())];
+    let body = shown
+        .iter()
+        .map(|d| {
+            vec![
+                human_bytes(d.bytes),
+                percent(d.bytes, total),
+                d.name.clone(),
+            ]
+        })
+        .collect();
+    let mut out = render_fitted(strings(["bytes", "% data", "data segment"]), body);
+    let rest = &a.data[shown.len()..];
+    if !rest.is_empty() {
+        let bytes: u64 = rest.iter().map(|d| d.bytes).sum();
+        out.push_str(&and_more(rest.len(), Some("data segments"), Some(bytes)));
+    }
+    out
+}
+
+/// Crates with their bytes, share of all body and segment bytes, and how
+/// many functions (segments, for `[data]`) they hold.
+fn crates_table(a: &Attribution, rows: usize) -> String {
+    let total: u64 = a.crates.iter().map(|c| c.bytes).sum();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for f in &a.functions {
+        *counts.entry(&f.krate).or_default() += 1;
+    }
+    counts.insert(DATA, a.data.len());
+    let shown = &a.crates[..rows.min(a.crates.len())];
+    let body = shown
+        .iter()
+        .map(|c| {
+            vec![
+                human_bytes(c.bytes),
+                percent(c.bytes, total),
+                counts
+                    .get(c.name.as_str())
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string(),
+                c.name.clone(),
+            ]
+        })
+        .collect();
+    let mut out = render_fitted(strings(["bytes", "% code+data", "count", "crate"]), body);
+    let rest = &a.crates[shown.len()..];
+    if !rest.is_empty() {
+        let bytes: u64 = rest.iter().map(|c| c.bytes).sum();
+        out.push_str(&and_more(rest.len(), Some("crates"), Some(bytes)));
+    }
+    out.push_str("count: functions; data segments for [data]\n");
+    out
+}
+
+fn monos_table(a: &Attribution, code: u64, rows: usize) -> String {
+    let monos = monomorphisations(&a.functions);
+    if monos.is_empty() {
+        return "no function has more than one body\n".to_owned();
+    }
+    let shown = &monos[..rows.min(monos.len())];
+    let body = shown
+        .iter()
+        .map(|m| {
+            vec![
+                human_bytes(m.bytes),
+                percent(m.bytes, code),
+                m.instances.to_string(),
+                truncate(&m.krate, 24),
+                m.name.clone(),
+            ]
+        })
+        .collect();
+    let mut out = render_fitted(
+        strings(["bytes", "% code", "bodies", "crate", "generic function"]),
+        body,
+    );
+    let rest = &monos[shown.len()..];
+    if !rest.is_empty() {
+        let bytes: u64 = rest.iter().map(|m| m.bytes).sum();
+        out.push_str(&and_more(
+            rest.len(),
+            Some("generic functions"),
+            Some(bytes),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::size::attribution::{CrateSize, DataSize, FunctionSize};
+
+    fn function(name: &str, krate: &str, bytes: u64) -> FunctionSize {
+        FunctionSize {
+            name: name.into(),
+            krate: krate.into(),
+            bytes,
+        }
+    }
+
+    #[test]
+    fn tables_fit_the_width_and_count_the_rest() {
+        let long = format!("<{} as core::fmt::Debug>::fmt", "a::b".repeat(60));
+        let a = Attribution {
+            file: "f.wasm".into(),
+            named: true,
+            functions: vec![
+                function(&long, "a", 2048),
+                function("b::f", "b", 1000),
+                function("b::g", "b", 24),
+            ],
+            crates: vec![
+                CrateSize {
+                    name: "a".into(),
+                    bytes: 2048,
+                },
+                CrateSize {
+                    name: "b".into(),
+                    bytes: 1024,
+                },
+                CrateSize {
+                    name: DATA.into(),
+                    bytes: 100,
+                },
+            ],
+            data: vec![DataSize {
+                name: ".rodata".into(),
+                bytes: 100,
+            }],
+        };
+        let text = functions_table(&a, 4096, 2);
+        assert!(text.lines().all(|l| l.chars().count() <= COLUMNS), "{text}");
+        assert!(text.contains("2.0 KiB   50.0%  a      <a::b"), "{text}");
+        assert!(text.contains('…'), "{text}");
+        assert!(text.ends_with("... and 1 more functions, 24 B\n"), "{text}");
+        assert!(text.contains("1000 B   24.4%  b      b::f"), "{text}");
+        // Shares of all 3172 body and segment bytes; counts from the functions.
+        let crates = crates_table(&a, 20);
+        let lines: Vec<&str> = crates.lines().collect();
+        assert_eq!(lines[1], "2.0 KiB        64.6%      1  a", "{crates}");
+        assert_eq!(lines[2], "1.0 KiB        32.3%      2  b", "{crates}");
+        assert_eq!(lines[3], "  100 B         3.2%      1  [data]", "{crates}");
+    }
+}

@@ -1,0 +1,159 @@
+//! `cargo xtask doctor`: the guide's troubleshooting section as checks.
+
+use anyhow::{Context, Result};
+use xshell::Shell;
+
+use super::Outcome;
+use crate::ops::features::{self, WASM_TOKIO_FEATURES};
+use crate::ops::setup::{self, WASM_TARGETS};
+use crate::ops::workspace::Workspace;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Report {
+    worst: Status,
+}
+
+impl Report {
+    fn line(&mut self, status: Status, what: &str, detail: &str) {
+        let tag = match status {
+            Status::Ok => "ok  ",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        };
+        println!("[{tag}] {what}: {detail}");
+        if status == Status::Fail || (status == Status::Warn && self.worst == Status::Ok) {
+            self.worst = status;
+        }
+    }
+}
+
+/// Runs every check; passes when nothing failed (warnings allowed).
+pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
+    let mut report = Report { worst: Status::Ok };
+
+    for target in WASM_TARGETS {
+        match setup::target_installed(sh, target)? {
+            true => report.line(Status::Ok, "target", &format!("{target} installed")),
+            false => report.line(
+                Status::Fail,
+                "target",
+                &format!(
+                    "{target} missing; fix: `rustup target add {target}` (or `cargo xtask test`)"
+                ),
+            ),
+        }
+    }
+
+    match setup::find_libclang() {
+        Some(path) => report.line(Status::Ok, "libclang", &path.display().to_string()),
+        None => report.line(
+            Status::Fail,
+            "libclang",
+            &format!("not found; {}", setup::LIBCLANG_HELP),
+        ),
+    }
+
+    let problems = release_profile_problems(&std::fs::read_to_string(ws.root_manifest())?)?;
+    for problem in &problems {
+        report.line(Status::Fail, "release profile", problem);
+    }
+    if problems.is_empty() {
+        report.line(
+            Status::Ok,
+            "release profile",
+            "opt-level = \"z\", lto = true, codegen-units = 1",
+        );
+    }
+
+    let leaks = features::tokio_leaks(sh, &ws.root_manifest(), WASM_TARGETS[0])?;
+    for wasm in ws.wasm_packages() {
+        let name = wasm.name.as_str();
+        let mut clean = true;
+        for leak in &leaks {
+            if leak.member == name {
+                clean = false;
+                report.line(
+                    Status::Fail,
+                    "feature unification",
+                    &format!("{name} itself cannot build for wasm: {}", leak.describe()),
+                );
+            } else {
+                clean = false;
+                report.line(
+                    Status::Warn,
+                    "feature unification",
+                    &format!(
+                        "{name} built together with `{}` fails on wasm: {}; build it alone \
+                         (`cargo xtask build-wasm -p {name}`)",
+                        leak.member,
+                        leak.describe()
+                    ),
+                );
+            }
+        }
+        if clean {
+            report.line(
+                Status::Ok,
+                "feature unification",
+                &format!(
+                    "no workspace member turns on tokio features beyond {} next to {name}",
+                    WASM_TOKIO_FEATURES.join(", ")
+                ),
+            );
+        }
+    }
+    Ok(if report.worst == Status::Fail {
+        Outcome::Failed
+    } else {
+        Outcome::Passed
+    })
+}
+
+/// What is wrong with `[profile.release]` of the root manifest, if anything.
+pub fn release_profile_problems(manifest: &str) -> Result<Vec<String>> {
+    let doc: toml::Table = toml::from_str(manifest).context("root Cargo.toml is not valid TOML")?;
+    let release = doc
+        .get("profile")
+        .and_then(|p| p.get("release"))
+        .and_then(|r| r.as_table());
+    let get = |key: &str| release.and_then(|r| r.get(key));
+    let mut problems = Vec::new();
+    if get("opt-level").and_then(|v| v.as_str()) != Some("z") {
+        problems.push("set `opt-level = \"z\"` under [profile.release] in Cargo.toml".to_owned());
+    }
+    let lto_on = matches!(get("lto"), Some(toml::Value::Boolean(true)))
+        || get("lto").and_then(|v| v.as_str()) == Some("fat");
+    if !lto_on {
+        problems.push("set `lto = true` under [profile.release] in Cargo.toml".to_owned());
+    }
+    if get("codegen-units").and_then(|v| v.as_integer()) != Some(1) {
+        problems.push("set `codegen-units = 1` under [profile.release] in Cargo.toml".to_owned());
+    }
+    Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::release_profile_problems;
+
+    #[test]
+    fn release_profile_check_names_each_missing_setting() {
+        let good = "[profile.release]\nopt-level = \"z\"\nlto = true\ncodegen-units = 1\n";
+        assert!(release_profile_problems(good).unwrap().is_empty());
+        let fat = good.replace("lto = true", "lto = \"fat\"");
+        assert!(release_profile_problems(&fat).unwrap().is_empty());
+        let bad = "[profile.release]\nopt-level = 3\nlto = \"thin\"\n";
+        let problems = release_profile_problems(bad).unwrap();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("opt-level"));
+        assert!(problems[1].contains("lto"));
+        assert!(problems[2].contains("codegen-units"));
+        assert_eq!(release_profile_problems("").unwrap().len(), 3);
+    }
+}

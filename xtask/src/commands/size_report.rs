@@ -1,0 +1,198 @@
+//! `cargo xtask size-report`: measure every wasm artifact, write
+//! `reports/size.md` and `reports/size.json`, compare with the committed
+//! baseline (or a revision built now), and gate on the budgets in
+//! `[workspace.metadata.size-budgets]`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use xshell::Shell;
+
+use super::Outcome;
+use crate::ops::workspace::Workspace;
+use crate::ops::{collect, reports, revision};
+use crate::size::budgets::{check_budgets, Acceptance, TRAILER};
+use crate::size::diff;
+use crate::size::render::{accepted_lines, markdown, section_table, size_table};
+use crate::size::report::Report;
+use crate::util::files::write_atomic;
+use crate::util::git;
+use crate::util::table::print_report;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Measure the artifacts already built; do not run cargo
+    #[arg(long)]
+    pub no_build: bool,
+    /// Print the report as JSON on stdout (messages go to stderr)
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 if any artifact exceeds its budget or grew too much against the baseline
+    #[arg(long, conflicts_with = "bless")]
+    pub check: bool,
+    /// Make this measurement the new baseline (reports/size-baseline.json)
+    #[arg(long)]
+    pub bless: bool,
+    /// Where to write the reports and find the baseline [default: <workspace>/reports]
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Append this measurement to reports/history.jsonl (once per commit; CI runs it on main)
+    #[arg(long)]
+    pub record: bool,
+    /// Compare with REV (e.g. a pull request's merge base), built now in a
+    /// temporary git worktree with this toolchain, instead of the committed baseline
+    #[arg(long, value_name = "REV", conflicts_with = "bless")]
+    pub against: Option<String>,
+}
+
+/// What the measurement is compared with: the committed baseline, or a
+/// revision built now (`--against`).
+struct Comparison {
+    report: Option<Report>,
+    /// For the report's header line.
+    note: String,
+    /// Growth accepted by `Size-Accepted:` trailers since the compared commit.
+    accepted: Vec<Acceptance>,
+}
+
+fn comparison(sh: &Shell, ws: &Workspace, args: &Args, baseline_path: &Path) -> Result<Comparison> {
+    if let Some(rev) = &args.against {
+        let commit = git::resolve(sh, &ws.root, rev)?;
+        let report = revision::measure(sh, ws, &commit)?;
+        let accepted = revision::acceptances_since(sh, &ws.root, &commit)?;
+        let note = format!(
+            "compared with `{rev}` (commit `{}`), built now with {}",
+            &commit[..commit.len().min(10)],
+            report.rustc
+        );
+        return Ok(Comparison {
+            report: Some(report),
+            note,
+            accepted,
+        });
+    }
+    let baseline = reports::load_baseline(baseline_path)?;
+    if args.check && baseline.is_none() {
+        bail!(
+            "no baseline at {}: create it with `cargo xtask size-report --bless` and commit it",
+            baseline_path.display()
+        );
+    }
+    let Some(b) = baseline else {
+        return Ok(Comparison {
+            report: None,
+            note: "no baseline yet: `cargo xtask size-report --bless` creates it".to_owned(),
+            accepted: Vec::new(),
+        });
+    };
+    // Trailers count from the commit the baseline was blessed at; without
+    // one in this history (blessed elsewhere, shallow clone) none apply.
+    let accepted = match b.commit.as_deref() {
+        Some(c) if git::resolve(sh, &ws.root, c).is_ok() => {
+            revision::acceptances_since(sh, &ws.root, c)?
+        }
+        _ => Vec::new(),
+    };
+    let note = format!(
+        "baseline: `{}` (commit `{}`, {})",
+        ws.relative(baseline_path),
+        b.commit.as_deref().unwrap_or("unknown"),
+        b.rustc
+    );
+    Ok(Comparison {
+        report: Some(b),
+        note,
+        accepted,
+    })
+}
+
+/// Rows of growers shown per table, in the terminal and in size.md.
+const GROWERS_SHOWN: usize = 10;
+
+pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
+    let dir = ws.reports_dir(args.reports_dir.as_deref());
+    let _lock = reports::lock(&dir)?;
+    if args.record {
+        // Before measuring: a refused --record should not cost a build.
+        reports::ensure_recordable(sh, &ws.root, &dir)?;
+    }
+    let budgets = ws.budgets()?;
+    let baseline_path = dir.join("size-baseline.json");
+    let compared = comparison(sh, ws, args, &baseline_path)?;
+    let baseline = compared.report.as_ref();
+    let report = collect::measure_all(sh, ws, args.no_build)?;
+    let violations = check_budgets(&report, baseline, &budgets, &compared.accepted)?;
+    let growers = baseline
+        .map(|b| diff::growers(&b.attribution, &report.attribution))
+        .unwrap_or_default();
+    let growers_text = diff::render_growers(&growers, GROWERS_SHOWN);
+
+    let sizes = size_table(&report, baseline, &budgets);
+    let sections = section_table(&report);
+    let baseline_note = format!("{}\n{}", compared.note, accepted_lines(&compared.accepted));
+    let baseline_note = baseline_note.trim_end();
+    let md = markdown(
+        &report,
+        &sizes,
+        sections.as_ref(),
+        baseline_note,
+        &growers_text,
+    );
+    let json = serde_json::to_string_pretty(&report)? + "\n";
+    write_atomic(&dir.join("size.json"), json.as_bytes())?;
+    write_atomic(&dir.join("size.md"), md.as_bytes())?;
+    let mut wrote = vec![dir.join("size.md"), dir.join("size.json")];
+    wrote.extend(reports::update(
+        sh,
+        &ws.root,
+        &dir,
+        args.record.then_some(&report),
+        &budgets,
+    )?);
+    reports::append_step_summary(&md)?;
+
+    let text = format!(
+        "{}{}{growers_text}\n{baseline_note}\nwrote {}\n",
+        sizes.render(),
+        sections
+            .as_ref()
+            .map(|s| format!("\n{}", s.render()))
+            .unwrap_or_default(),
+        wrote
+            .iter()
+            .map(|p| ws.relative(p))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    print_report(&text, &json, args.json);
+
+    if args.bless {
+        write_atomic(&baseline_path, json.as_bytes())?;
+        eprintln!(
+            "blessed: {} is the new baseline; commit it",
+            ws.relative(&baseline_path)
+        );
+    }
+    if args.check {
+        if violations.is_empty() {
+            eprintln!("size check passed: every artifact within budget");
+        } else {
+            eprintln!("size check FAILED: {} limit(s) exceeded", violations.len());
+            for v in &violations {
+                eprintln!("  {v}");
+            }
+            if growers_text.is_empty() {
+                eprintln!("  (no per-crate figures on both sides to say what grew)");
+            } else {
+                eprintln!("  what grew is listed above, by crate and by function");
+            }
+            eprintln!(
+                "  if the growth is intended, add a commit trailer `{}: <package> +<size>, <reason>` \
+                 (see README), or raise the budget in Cargo.toml",
+                TRAILER
+            );
+            return Ok(Outcome::Failed);
+        }
+    }
+    Ok(Outcome::Passed)
+}

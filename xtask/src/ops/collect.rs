@@ -1,0 +1,91 @@
+//! One measurement of a workspace: build (unless told not to) and measure
+//! every wasm artifact, and attribute each shipped `.wasm`. HEAD and any
+//! other revision (its worktree's `Workspace`) are measured by this one
+//! collector, so both sides of a comparison are measured alike.
+
+use anyhow::{bail, Context, Result};
+use xshell::Shell;
+
+use crate::ops::artifacts::{self, Artifact};
+use crate::ops::build;
+use crate::ops::measure::measure;
+use crate::ops::provenance;
+use crate::ops::workspace::Workspace;
+use crate::size::artifact::{Kind, Profile, Stage};
+use crate::size::attribution::attribute;
+use crate::size::report::{Attributed, Measured, Report, KEPT_FUNCTIONS};
+use crate::util::git;
+
+/// Builds (unless told not to) and measures every wasm artifact.
+pub fn measure_all(sh: &Shell, ws: &Workspace, no_build: bool) -> Result<Report> {
+    let packages = ws.wasm_packages();
+    let profiles = [Profile::Debug, Profile::Release];
+    let artifacts: Vec<Artifact> = if no_build {
+        let expected: Vec<Artifact> = packages
+            .iter()
+            .flat_map(|p| {
+                profiles
+                    .iter()
+                    .flat_map(|&profile| artifacts::expected(ws, p, profile))
+            })
+            .collect();
+        if let Some(missing) = expected.iter().find(|a| !a.path.is_file()) {
+            bail!(
+                "{} is missing; run without --no-build, or `cargo xtask build-wasm` first",
+                missing.path.display()
+            );
+        }
+        expected
+    } else {
+        build::build(sh, ws, &packages, &profiles)?
+    };
+    let cache = artifacts::size_cache_dir(ws);
+    let mut attribution = Vec::new();
+    for a in &artifacts {
+        if (a.kind, a.profile, a.stage) == (Kind::Wasm, Profile::Release, Stage::Opt) {
+            attribution.extend(attribute_shipped(ws, a)?);
+        }
+    }
+    let mut measured = Vec::new();
+    for a in artifacts {
+        let sizes = measure(&a.path, a.kind == Kind::Wasm, &cache)?;
+        measured.push(Measured {
+            path: ws.relative(&a.path),
+            package: a.package,
+            kind: a.kind,
+            profile: a.profile,
+            stage: a.stage,
+            sizes,
+        });
+    }
+    measured.sort_by_key(|m| (m.package.clone(), m.kind, m.profile, m.stage));
+    let rustc = provenance::rustc_version(sh).unwrap_or_else(|| "unknown".into());
+    let commit = git::head_short(sh, &ws.root);
+    Ok(Report {
+        rustc,
+        commit,
+        artifacts: measured,
+        attribution,
+    })
+}
+
+/// Attribution of a shipped `.opt.wasm`, read from the -Oz copy that keeps
+/// the name section (same code, names kept). `None` if that copy is missing
+/// (a build made before names were kept): sizes are still measured.
+fn attribute_shipped(ws: &Workspace, shipped: &Artifact) -> Result<Option<Attributed>> {
+    let id = shipped.id();
+    let names = artifacts::names_path(&shipped.path);
+    let bytes = match std::fs::read(&names) {
+        Ok(b) => b,
+        Err(_) => {
+            eprintln!(
+                "note: {} is missing, so {id} has no per-crate figures; `cargo xtask build-wasm` writes it",
+                names.display()
+            );
+            return Ok(None);
+        }
+    };
+    let a = attribute(&bytes, &ws.relative(&names))
+        .with_context(|| format!("cannot attribute {}", names.display()))?;
+    Ok(Some(Attributed::new(&id, a, KEPT_FUNCTIONS)))
+}

@@ -1,0 +1,18 @@
+//! The build layer: operations on a workspace. Workspace facts, set-up
+//! (rustup, apt), cargo builds, `-Oz`, measuring files, the runtime, other
+//! revisions, the reports dir. Uses `size` for the model and `util` for
+//! plumbing; never a command.
+
+pub mod artifacts;
+pub mod bench_copy;
+pub mod build;
+pub mod collect;
+pub mod features;
+pub mod measure;
+pub mod provenance;
+pub mod reports;
+pub mod revision;
+pub mod runtime;
+pub mod setup;
+pub mod shrink;
+pub mod workspace;

@@ -1,0 +1,131 @@
+//! wasm-opt -Oz through the wasm-opt crate (Binaryen built in, no external
+//! binary), cached by the input's content hash.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use wasm_opt::{Feature, OptimizationOptions, Pass};
+
+use crate::size::wasm::validate_wasm;
+use crate::util::files::{content_hash, write_atomic};
+
+/// Change whenever the options below change, so old cache entries are not reused.
+const SHIPPED_SETTINGS: &str = "wasm-opt 0.116 -Oz strip-debug strip-producers v1";
+const NAMED_SETTINGS: &str = "wasm-opt 0.116 -Oz names strip-dwarf strip-producers v1";
+
+/// What Rust's wasm32 targets emit today; Binaryen must accept them on input.
+const FEATURES: [Feature; 6] = [
+    Feature::SignExt,
+    Feature::MutableGlobals,
+    Feature::TruncSat,
+    Feature::BulkMemory,
+    Feature::ReferenceTypes,
+    Feature::Multivalue,
+];
+
+/// Whether `optimize` found its result in the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Optimized,
+    Cached,
+}
+
+/// Checks that `raw`, as cargo wrote it, is a valid module, then writes the
+/// file we ship from it with [`optimize`].
+pub fn ship(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
+    let bytes = std::fs::read(raw).with_context(|| format!("cannot read {}", raw.display()))?;
+    validate_wasm(&bytes)
+        .with_context(|| format!("cargo produced an invalid module {}", raw.display()))?;
+    optimize(raw, out, cache_dir)
+}
+
+/// Writes `-Oz` of `raw` to `out`, with debug info and the producers section
+/// stripped: the file we ship. `raw` must already be valid wasm (Binaryen
+/// aborts the process on some malformed input, so validate first).
+pub fn optimize(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
+    optimize_cached(raw, out, cache_dir, SHIPPED_SETTINGS, |opts| {
+        opts.debug_info(false)
+            .add_pass(Pass::StripDebug)
+            .add_pass(Pass::StripProducers);
+    })
+}
+
+/// The same `-Oz` run as [`optimize`], but the name section is kept, so
+/// `cargo xtask bloat` can name each function of the shipped code. Only
+/// DWARF and the producers section go: stripping DWARF as a pass (rather
+/// than not asking for debug info) also stops Binaryen from reading it, and
+/// DWARF it reads would make it skip optimisations, so the code would no
+/// longer be the shipped code.
+pub fn optimize_keeping_names(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
+    optimize_cached(raw, out, cache_dir, NAMED_SETTINGS, |opts| {
+        opts.debug_info(true)
+            .add_pass(Pass::StripDwarf)
+            .add_pass(Pass::StripProducers);
+    })
+}
+
+/// Runs `-Oz` on `raw`, further configured by `configure`, unless the cache
+/// already holds the result for these input bytes and `settings`, then
+/// copies the result to `out`.
+fn optimize_cached(
+    raw: &Path,
+    out: &Path,
+    cache_dir: &Path,
+    settings: &str,
+    configure: impl FnOnce(&mut OptimizationOptions),
+) -> Result<Outcome> {
+    let bytes = std::fs::read(raw).with_context(|| format!("cannot read {}", raw.display()))?;
+    let key = content_hash(&[settings.as_bytes(), &bytes]);
+    let cached = cache_dir.join(format!("{key}.wasm"));
+    let outcome = if cached.is_file() {
+        Outcome::Cached
+    } else {
+        std::fs::create_dir_all(cache_dir)
+            .with_context(|| format!("cannot create {}", cache_dir.display()))?;
+        let tmp = cache_dir.join(format!(".{key}.{}.tmp", std::process::id()));
+        let mut opts = OptimizationOptions::new_optimize_for_size_aggressively();
+        for f in FEATURES {
+            opts.enable_feature(f);
+        }
+        configure(&mut opts);
+        let run = opts.run(raw, &tmp);
+        if let Err(e) = run {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e).with_context(|| format!("wasm-opt -Oz failed on {}", raw.display()));
+        }
+        std::fs::rename(&tmp, &cached)?;
+        Outcome::Optimized
+    };
+    write_atomic(out, &std::fs::read(&cached)?)?;
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest valid module: magic and version, no sections.
+    const EMPTY_MODULE: &[u8] = b"\0asm\x01\0\0\0";
+
+    #[test]
+    fn optimizes_once_then_serves_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let (raw, out, cache) = (
+            dir.path().join("m.wasm"),
+            dir.path().join("m.opt.wasm"),
+            dir.path().join("cache"),
+        );
+        std::fs::write(&raw, EMPTY_MODULE).unwrap();
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Optimized);
+        let first = std::fs::read(&out).unwrap();
+        validate_wasm(&first).unwrap();
+        std::fs::remove_file(&out).unwrap();
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Cached);
+        assert_eq!(std::fs::read(&out).unwrap(), first);
+        // A changed input is optimised again.
+        let mut changed = EMPTY_MODULE.to_vec();
+        changed.extend_from_slice(b"\0\x02\x01x"); // an empty custom section `x`
+        std::fs::write(&raw, &changed).unwrap();
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Optimized);
+    }
+}

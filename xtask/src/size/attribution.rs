@@ -1,0 +1,439 @@
+//! Where the bytes of a `.wasm` go, read from its `name` section: each
+//! function body and data segment, and a rollup per crate.
+//!
+//! Sizes, consistently:
+//! - a function's `bytes` is its body in the code section: the locals
+//!   declarations and the instructions, without the LEB128 body-size prefix
+//!   in front of it. Imported functions have no body and are not listed.
+//!   The bodies plus their prefixes plus the count make up the code section.
+//! - a data segment's `bytes` is its contents, without its header (memory
+//!   index, offset expression, length).
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use wasmparser::{Encoding, KnownCustom, Name, Parser, Payload, TypeRef};
+
+#[cfg(test)]
+mod tests;
+
+/// The crate of a function whose name says nothing about its crate: C code
+/// (wasi-libc's `dlmalloc`, `memcpy`), `#[no_mangle]` functions, linker
+/// stubs, and every function of a file without names.
+pub const UNKNOWN: &str = "[unknown]";
+/// The crate rollup's bucket for data segments.
+pub const DATA: &str = "[data]";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionSize {
+    /// Demangled, without the hash suffix; `func[i]` (absolute function
+    /// index) when the file does not name it.
+    pub name: String,
+    #[serde(rename = "crate")]
+    pub krate: String,
+    /// The body's bytes in the code section, without its size prefix.
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrateSize {
+    pub name: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSize {
+    /// From the name section's data names, else `data[i]`.
+    pub name: String,
+    /// The segment's contents, without its header.
+    pub bytes: u64,
+}
+
+/// Where the bytes of one wasm file go. Every list is sorted by bytes,
+/// largest first, then by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribution {
+    pub file: String,
+    /// Whether the file's name section names its functions; without it every
+    /// function is `func[i]` in `[unknown]`.
+    pub named: bool,
+    /// One entry per body: monomorphisations of one generic function are
+    /// different bodies and stay separate entries (see [`monomorphisations`]).
+    pub functions: Vec<FunctionSize>,
+    /// Function bytes per crate, plus a `[data]` bucket holding every data
+    /// segment: together, all body and segment bytes of the file.
+    pub crates: Vec<CrateSize>,
+    pub data: Vec<DataSize>,
+}
+
+/// Attributes the code and data of `wasm`; `file` is only recorded. Any
+/// input gives `Ok` or an `Err` saying why it is not a readable module;
+/// it never panics.
+pub fn attribute(wasm: &[u8], file: &str) -> Result<Attribution> {
+    let parsed = parse(wasm).with_context(|| format!("{file} is not a readable wasm module"))?;
+    let named = parsed
+        .bodies
+        .iter()
+        .any(|(index, _)| parsed.function_names.contains_key(index));
+    let mut functions: Vec<FunctionSize> = parsed
+        .bodies
+        .iter()
+        .map(|&(index, bytes)| match parsed.function_names.get(&index) {
+            Some(raw) => {
+                let name = demangle(raw);
+                FunctionSize {
+                    krate: crate_of(&name),
+                    name,
+                    bytes,
+                }
+            }
+            None => FunctionSize {
+                name: format!("func[{index}]"),
+                krate: UNKNOWN.to_owned(),
+                bytes,
+            },
+        })
+        .collect();
+    functions.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    let mut data: Vec<DataSize> = parsed
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, &bytes)| DataSize {
+            name: parsed
+                .data_names
+                .get(&(i as u32))
+                .cloned()
+                .unwrap_or_else(|| format!("data[{i}]")),
+            bytes,
+        })
+        .collect();
+    data.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    let mut per_crate: BTreeMap<&str, u64> = BTreeMap::new();
+    for f in &functions {
+        *per_crate.entry(&f.krate).or_default() += f.bytes;
+    }
+    if !data.is_empty() {
+        *per_crate.entry(DATA).or_default() += data.iter().map(|d| d.bytes).sum::<u64>();
+    }
+    let mut crates: Vec<CrateSize> = per_crate
+        .into_iter()
+        .map(|(name, bytes)| CrateSize {
+            name: name.to_owned(),
+            bytes,
+        })
+        .collect();
+    crates.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    Ok(Attribution {
+        file: file.to_owned(),
+        named,
+        functions,
+        crates,
+        data,
+    })
+}
+
+/// What `attribute` needs from a module, by index.
+#[derive(Default)]
+struct Parsed {
+    /// (absolute function index, body bytes), in code section order.
+    bodies: Vec<(u32, u64)>,
+    /// Contents bytes of each data segment, in order.
+    segments: Vec<u64>,
+    function_names: HashMap<u32, String>,
+    data_names: HashMap<u32, String>,
+}
+
+fn parse(wasm: &[u8]) -> Result<Parsed> {
+    let mut parsed = Parsed::default();
+    let mut imported_functions: u32 = 0;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload? {
+            Payload::Version { encoding, .. } if encoding != Encoding::Module => {
+                bail!("it is a component; attribute the core modules inside it")
+            }
+            Payload::ImportSection(imports) => {
+                for import in imports {
+                    if matches!(import?.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
+                        imported_functions = imported_functions
+                            .checked_add(1)
+                            .ok_or_else(|| anyhow!("too many imported functions"))?;
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let index = u32::try_from(parsed.bodies.len())
+                    .ok()
+                    .and_then(|i| i.checked_add(imported_functions))
+                    .ok_or_else(|| anyhow!("function index out of range"))?;
+                parsed.bodies.push((index, body.range().len() as u64));
+            }
+            Payload::DataSection(segments) => {
+                for segment in segments {
+                    parsed.segments.push(segment?.data.len() as u64);
+                }
+            }
+            Payload::CustomSection(section) => {
+                if let KnownCustom::Name(names) = section.as_known() {
+                    for subsection in names {
+                        match subsection.context("in the name section")? {
+                            Name::Function(map) => read_names(map, &mut parsed.function_names)?,
+                            Name::Data(map) => read_names(map, &mut parsed.data_names)?,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(parsed)
+}
+
+fn read_names(map: wasmparser::NameMap<'_>, into: &mut HashMap<u32, String>) -> Result<()> {
+    for naming in map {
+        let naming = naming.context("in the name section")?;
+        into.insert(naming.index, naming.name.to_owned());
+    }
+    Ok(())
+}
+
+/// A symbol as people read it: demangled (legacy or v0) without the hash
+/// suffix; other names (C, `#[no_mangle]`, already demangled) as they are,
+/// minus a `::h<16 hex>` suffix if they carry one. A `.71`-style suffix,
+/// which the linker or Binaryen adds to tell equal names apart, goes too:
+/// it changes from build to build, and the bodies stay separate entries.
+pub fn demangle(symbol: &str) -> String {
+    let mut name = match rustc_demangle::try_demangle(symbol) {
+        Ok(d) => format!("{d:#}"),
+        Err(_) => strip_hash(symbol).to_owned(),
+    };
+    while let Some((head, tail)) = name.rsplit_once('.') {
+        if head.is_empty() || tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
+            break;
+        }
+        name.truncate(head.len());
+    }
+    name
+}
+
+fn strip_hash(name: &str) -> &str {
+    match name.rsplit_once("::h") {
+        Some((path, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            path
+        }
+        _ => name,
+    }
+}
+
+/// The crate a demangled function name belongs to. The rule:
+/// - a path `a::b::f`, closures (`{{closure}}`, `{closure#0}`) and generic
+///   arguments included: its first segment, `a`.
+/// - a trait method `<A as B>::f`: the crate of the type `A` (as
+///   cargo-bloat does: the impl is compiled for that type), after peeling
+///   `&`, `&mut`, `*const`, `*mut`, `dyn`, slices, arrays and tuples. When
+///   `A` names no crate (a primitive or a type parameter: `<u8 as
+///   core::fmt::Debug>::fmt`, `<&T as core::fmt::Display>::fmt`), the crate
+///   of the trait `B`. Nested `<<A as B>::C as D>::f` follow the same rule
+///   inwards.
+/// - an inherent method on a primitive, `<[T]>::sort` (v0 demangling), is
+///   `core`: such impls exist only in the standard library, and the
+///   demangled name does not say which of its crates.
+/// - drop glue `core::ptr::drop_in_place<T>`: the crate of `T`, like `<T as
+///   Drop>::drop`: it is code generated for `T`. `core` when `T` names none.
+/// - rustc's allocator and panic shims are `std`, which they route to:
+///   `__rustc::__rust_alloc` (today's spelling, v0), and without a path
+///   `__rust_alloc`, `__rdl_alloc`, `__rg_oom`, `rust_begin_unwind`,
+///   `rust_panic`.
+/// - anything else without a path (C from wasi-libc such as `dlmalloc` or
+///   `memcpy`, `#[no_mangle]` functions, linker stubs like `_start`,
+///   `func[i]`) is `[unknown]`: the name cannot tell C from Rust.
+///
+/// `std`, `core` and `alloc` stay separate crates.
+pub fn crate_of(demangled: &str) -> String {
+    let name = strip_hash(demangled.trim());
+    if let Some(rest) = name.strip_prefix("core::ptr::drop_in_place") {
+        let rest = rest.strip_prefix("::").unwrap_or(rest);
+        if rest.starts_with('<') {
+            let inner = matching_close(rest).map(|end| &rest[1..end]);
+            return inner
+                .and_then(|t| type_crate(t, 0))
+                .unwrap_or("core")
+                .to_owned();
+        }
+    }
+    if name.starts_with('<') {
+        return type_crate(name, 0).unwrap_or("core").to_owned();
+    }
+    if let Some(krate) = type_crate(name, 0) {
+        return if krate == "__rustc" { "std" } else { krate }.to_owned();
+    }
+    let shim = ["__rust_", "__rdl_", "__rg_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        || name == "rust_begin_unwind"
+        || name == "rust_panic";
+    if shim { "std" } else { UNKNOWN }.to_owned()
+}
+
+/// Real names nest a few levels; a name section can hold anything.
+const MAX_NESTING: usize = 32;
+
+/// The crate a type or path names, if any: see [`crate_of`]. `depth`
+/// bounds the recursion, so no name can overflow the stack.
+fn type_crate(ty: &str, depth: usize) -> Option<&str> {
+    if depth > MAX_NESTING {
+        return None;
+    }
+    let depth = depth + 1;
+    let mut ty = ty.trim();
+    loop {
+        let peeled = ["&mut ", "&", "*const ", "*mut ", "dyn ", "impl ", "mut "]
+            .iter()
+            .find_map(|p| ty.strip_prefix(p));
+        match peeled {
+            Some(rest) => ty = rest.trim_start(),
+            None => break,
+        }
+    }
+    match ty.chars().next()? {
+        '<' => {
+            let inner = &ty[1..matching_close(ty)?];
+            match split_top_level(inner, " as ").as_slice() {
+                [self_ty, trait_path] => {
+                    type_crate(self_ty, depth).or_else(|| type_crate(trait_path, depth))
+                }
+                [self_ty] => type_crate(self_ty, depth),
+                _ => None,
+            }
+        }
+        '[' | '(' => {
+            let inner = &ty[1..matching_close(ty)?];
+            let element = split_top_level(inner, ";")[0];
+            split_top_level(element, ",")
+                .into_iter()
+                .find_map(|t| type_crate(t, depth))
+        }
+        _ => {
+            let (first, _) = ty.split_once("::")?;
+            let identifier = !first.is_empty()
+                && !first.starts_with(|c: char| c.is_ascii_digit())
+                && first.chars().all(|c| c.is_alphanumeric() || c == '_');
+            identifier.then_some(first)
+        }
+    }
+}
+
+/// The byte index of the bracket closing the one `s` starts with. A `>` of
+/// `->` closes nothing.
+fn matching_close(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut previous = 0u8;
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'<' | b'(' | b'[' => depth += 1,
+            b'>' if previous == b'-' => {}
+            b'>' | b')' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        previous = b;
+    }
+    None
+}
+
+/// `s` split at each `separator` outside brackets.
+fn split_top_level<'a>(s: &'a str, separator: &str) -> Vec<&'a str> {
+    let bytes = s.as_bytes();
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut i) = (0usize, 0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' | b'(' | b'[' => depth += 1,
+            b'>' if i > 0 && bytes[i - 1] == b'-' => {}
+            b'>' | b')' | b']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 && bytes[i..].starts_with(separator.as_bytes()) => {
+                parts.push(&s[start..i]);
+                i += separator.len();
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+/// All instantiations of one generic function, as `--monos` shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Monomorphisations {
+    /// The function's name with its generic arguments left out.
+    pub name: String,
+    /// The crate defining the generic function (`core` for all drop glue),
+    /// not those of the types it is instantiated with.
+    #[serde(rename = "crate")]
+    pub krate: String,
+    pub instances: usize,
+    pub bytes: u64,
+}
+
+/// Functions grouped by their name without generic arguments
+/// (`Vec<u8>::push` and `Vec<T>::push` are one group), keeping groups of two
+/// or more bodies: what a generic function costs over all the types it is
+/// used with. Sorted by bytes, largest first, then by name.
+pub fn monomorphisations(functions: &[FunctionSize]) -> Vec<Monomorphisations> {
+    let mut groups: BTreeMap<String, Monomorphisations> = BTreeMap::new();
+    for f in functions {
+        let name = without_generic_args(&f.name);
+        let group = groups
+            .entry(name.clone())
+            .or_insert_with(|| Monomorphisations {
+                krate: crate_of(&name),
+                name,
+                instances: 0,
+                bytes: 0,
+            });
+        group.instances += 1;
+        group.bytes += f.bytes;
+    }
+    let mut monos: Vec<_> = groups.into_values().filter(|g| g.instances > 1).collect();
+    monos.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    monos
+}
+
+/// Drops each `<…>` that follows a name (generic arguments, with or without
+/// `::`), keeping qualified paths `<A as B>` themselves, whose own generic
+/// arguments are dropped in turn.
+fn without_generic_args(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(open) = rest.find('<') {
+        let before = &rest[..open];
+        let after_name = before
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':' || c == '}');
+        let impl_path = rest[open + 1..].starts_with("impl ");
+        if !after_name || impl_path {
+            out.push_str(&rest[..=open]);
+            rest = &rest[open + 1..];
+            continue;
+        }
+        out.push_str(before.strip_suffix("::").unwrap_or(before));
+        match matching_close(&rest[open..]) {
+            Some(close) => rest = &rest[open + close + 1..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}

@@ -1,0 +1,444 @@
+//! What changed between two measurements: totals, wasm sections, crates and
+//! functions, sorted by delta. `size-report` names its growers with it;
+//! `cargo xtask size-diff` compares any two sides.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::size::attribution::{attribute, CrateSize, FunctionSize};
+use crate::size::report::{Attributed, Report};
+use crate::size::wasm::Sizes;
+use crate::util::table::{and_more, human_bytes, human_delta, Table};
+
+/// One named thing on both sides; `None` where it does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub name: String,
+    pub old: Option<u64>,
+    pub new: Option<u64>,
+    pub delta: i64,
+}
+
+impl Change {
+    fn new(name: String, old: Option<u64>, new: Option<u64>) -> Self {
+        let delta = new.unwrap_or(0) as i64 - old.unwrap_or(0) as i64;
+        Self {
+            name,
+            old,
+            new,
+            delta,
+        }
+    }
+
+    /// `new`, `removed` or empty.
+    pub fn status(&self) -> &'static str {
+        match (self.old, self.new) {
+            (None, Some(_)) => "new",
+            (Some(_), None) => "removed",
+            _ => "",
+        }
+    }
+}
+
+/// Changes between two name → bytes maps, biggest growth first, then the
+/// biggest shrink last; unchanged entries are left out. Names absent from a
+/// truncated old list (`old_cutoff`: the smallest size it kept) are only
+/// called new if they are now bigger than that cutoff: below it, the old
+/// side simply did not record them.
+pub fn diff_named(
+    old: &BTreeMap<String, u64>,
+    new: &BTreeMap<String, u64>,
+    old_cutoff: Option<u64>,
+) -> Vec<Change> {
+    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+    names.sort();
+    names.dedup();
+    let mut out: Vec<Change> = names
+        .into_iter()
+        .filter_map(|name| {
+            let (o, n) = (old.get(name).copied(), new.get(name).copied());
+            if o.is_none() && old_cutoff.is_some_and(|cut| n.unwrap_or(0) <= cut) {
+                return None;
+            }
+            let c = Change::new(name.clone(), o, n);
+            (c.delta != 0 || c.status() != "").then_some(c)
+        })
+        .collect();
+    out.sort_by(|a, b| b.delta.cmp(&a.delta).then_with(|| a.name.cmp(&b.name)));
+    out
+}
+
+/// Crates and functions of one artifact that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Growers {
+    pub artifact: String,
+    pub crates: Vec<Change>,
+    pub functions: Vec<Change>,
+}
+
+fn crate_map(crates: &[CrateSize]) -> BTreeMap<String, u64> {
+    crates.iter().map(|c| (c.name.clone(), c.bytes)).collect()
+}
+
+fn function_map(functions: &[FunctionSize]) -> BTreeMap<String, u64> {
+    let mut map = BTreeMap::new();
+    for f in functions {
+        *map.entry(f.name.clone()).or_insert(0) += f.bytes;
+    }
+    map
+}
+
+/// Growers of every artifact both sides attributed.
+pub fn growers(old: &[Attributed], new: &[Attributed]) -> Vec<Growers> {
+    new.iter()
+        .filter_map(|n| {
+            let o = old.iter().find(|o| o.artifact == n.artifact)?;
+            Some(Growers {
+                artifact: n.artifact.clone(),
+                crates: diff_named(&crate_map(&o.crates), &crate_map(&n.crates), None),
+                functions: diff_named(
+                    &function_map(&o.functions),
+                    &function_map(&n.functions),
+                    o.truncated
+                        .then(|| o.functions.iter().map(|f| f.bytes).min().unwrap_or(0)),
+                ),
+            })
+        })
+        .collect()
+}
+
+fn change_table(label: &str, changes: &[Change], top: usize) -> Table {
+    let mut t = Table::new(["delta", "old", "new", "", label]);
+    for c in changes.iter().take(top) {
+        t.row([
+            human_delta(c.delta),
+            c.old.map_or("-".into(), human_bytes),
+            c.new.map_or("-".into(), human_bytes),
+            c.status().to_owned(),
+            c.name.clone(),
+        ]);
+    }
+    t
+}
+
+/// Growers as text for one screen: per artifact, the top crates and
+/// functions by change. Empty when nothing changed.
+pub fn render_growers(growers: &[Growers], top: usize) -> String {
+    let mut out = String::new();
+    for g in growers {
+        if g.crates.is_empty() && g.functions.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\nwhat changed in {}, by crate:\n", g.artifact));
+        out.push_str(&indent(&change_table("crate", &g.crates, top).render()));
+        more(&mut out, g.crates.len(), top);
+        out.push_str("by function:\n");
+        out.push_str(&indent(
+            &change_table("function", &g.functions, top).render(),
+        ));
+        more(&mut out, g.functions.len(), top);
+    }
+    out
+}
+
+fn more(out: &mut String, len: usize, top: usize) {
+    if len > top {
+        out.push_str("  ");
+        out.push_str(&and_more(len - top, None, None));
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+/// One side of `size-diff`, whatever it was given as.
+#[derive(Debug)]
+pub struct Side {
+    label: String,
+    /// artifact id → (bytes, gzip bytes, sections)
+    artifacts: BTreeMap<String, Sizes>,
+    attribution: Vec<Attributed>,
+}
+
+impl Side {
+    pub fn from_report(label: String, r: Report) -> Self {
+        Self {
+            label,
+            artifacts: r
+                .artifacts
+                .iter()
+                .map(|a| (a.id(), a.sizes.clone()))
+                .collect(),
+            attribution: r.attribution,
+        }
+    }
+
+    /// A `.wasm` file's bytes, named `label`: its sizes, and its
+    /// attribution with every function kept.
+    pub fn from_wasm(label: &str, bytes: &[u8]) -> Result<Self> {
+        let sizes = Sizes::of(bytes, true)
+            .with_context(|| format!("{label} is not a valid wasm module"))?;
+        let attribution = attribute(bytes, label)?;
+        let attributed = Attributed::new(WASM_ID, attribution, usize::MAX);
+        Ok(Self {
+            label: label.to_owned(),
+            artifacts: BTreeMap::from([(WASM_ID.to_owned(), sizes)]),
+            attribution: vec![attributed],
+        })
+    }
+}
+
+/// What a `.wasm` given to size-diff is called in its tables.
+const WASM_ID: &str = "wasm";
+
+/// The whole diff, as `--json` prints it.
+#[derive(Debug, Serialize)]
+pub struct Diff {
+    pub old: String,
+    pub new: String,
+    pub totals: Vec<TotalChange>,
+    pub sections: BTreeMap<String, Vec<Change>>,
+    pub growers: Vec<Growers>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TotalChange {
+    pub artifact: String,
+    pub bytes: Change,
+    pub gzip_bytes: Change,
+}
+
+pub fn diff(old: &Side, new: &Side) -> Diff {
+    let (old_ids, new_ids) = (
+        old.artifacts.keys().collect::<Vec<_>>(),
+        new.artifacts.keys().collect::<Vec<_>>(),
+    );
+    let mut ids: Vec<&String> = old_ids.into_iter().chain(new_ids).collect();
+    ids.sort();
+    ids.dedup();
+    let mut totals = Vec::new();
+    let mut sections = BTreeMap::new();
+    for id in ids {
+        let (o, n) = (old.artifacts.get(id), new.artifacts.get(id));
+        totals.push(TotalChange {
+            artifact: id.clone(),
+            bytes: Change::new(id.clone(), o.map(|s| s.bytes), n.map(|s| s.bytes)),
+            gzip_bytes: Change::new(id.clone(), o.map(|s| s.gzip_bytes), n.map(|s| s.gzip_bytes)),
+        });
+        let secs = |s: Option<&Sizes>| s.and_then(|s| s.sections.clone()).unwrap_or_default();
+        let changed = diff_named(&secs(o), &secs(n), None);
+        if !changed.is_empty() {
+            sections.insert(id.clone(), changed);
+        }
+    }
+    Diff {
+        old: old.label.clone(),
+        new: new.label.clone(),
+        totals,
+        sections,
+        growers: growers(&old.attribution, &new.attribution),
+    }
+}
+
+pub fn render(d: &Diff, top: usize) -> String {
+    let mut out = format!("size-diff: {} → {}\n\n", d.old, d.new);
+    let mut t = Table::new([
+        "artifact",
+        "old",
+        "new",
+        "delta",
+        "gzip old",
+        "gzip new",
+        "gzip delta",
+    ]);
+    for c in &d.totals {
+        let status = c.bytes.status();
+        t.row([
+            c.artifact.clone(),
+            c.bytes.old.map_or("-".into(), human_bytes),
+            c.bytes.new.map_or("-".into(), human_bytes),
+            if status.is_empty() {
+                human_delta(c.bytes.delta)
+            } else {
+                status.to_owned()
+            },
+            c.gzip_bytes.old.map_or("-".into(), human_bytes),
+            c.gzip_bytes.new.map_or("-".into(), human_bytes),
+            human_delta(c.gzip_bytes.delta),
+        ]);
+    }
+    out.push_str(&t.render());
+    for (id, changes) in &d.sections {
+        if d.growers.iter().all(|g| &g.artifact != id) && !id.ends_with("/opt") && id != WASM_ID {
+            continue; // sections of debug and raw builds would drown the shipped ones
+        }
+        out.push_str(&format!("\nsections of {id}:\n"));
+        out.push_str(&indent(&change_table("section", changes, top).render()));
+    }
+    let growers = render_growers(&d.growers, top);
+    if growers.is_empty() {
+        out.push_str("\nno crate or function changed size (or neither side has attribution)\n");
+    } else {
+        out.push_str(&growers);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(entries: &[(&str, u64)]) -> BTreeMap<String, u64> {
+        entries.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn diff_sorts_growth_first_and_marks_new_and_removed() {
+        let old = map(&[("a", 100), ("b", 50), ("gone", 30), ("same", 7)]);
+        let new = map(&[("a", 90), ("b", 80), ("fresh", 200), ("same", 7)]);
+        let d = diff_named(&old, &new, None);
+        let got: Vec<(&str, i64, &str)> = d
+            .iter()
+            .map(|c| (c.name.as_str(), c.delta, c.status()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("fresh", 200, "new"),
+                ("b", 30, ""),
+                ("a", -10, ""),
+                ("gone", -30, "removed")
+            ]
+        );
+    }
+
+    #[test]
+    fn names_below_a_truncated_old_list_are_not_called_new() {
+        let old = map(&[("big", 500), ("kept", 100)]);
+        let new = map(&[("big", 500), ("kept", 100), ("small", 60), ("grown", 300)]);
+        let d = diff_named(&old, &new, Some(100));
+        let names: Vec<&str> = d.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["grown"]);
+    }
+
+    fn attributed(
+        artifact: &str,
+        crates: &[(&str, u64)],
+        functions: &[(&str, &str, u64)],
+    ) -> Attributed {
+        Attributed {
+            artifact: artifact.into(),
+            file: "x.wasm".into(),
+            truncated: false,
+            crates: crates
+                .iter()
+                .map(|(n, b)| CrateSize {
+                    name: n.to_string(),
+                    bytes: *b,
+                })
+                .collect(),
+            functions: functions
+                .iter()
+                .map(|(n, c, b)| FunctionSize {
+                    name: n.to_string(),
+                    krate: c.to_string(),
+                    bytes: *b,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn growers_name_an_added_dependency_by_its_crate() {
+        let old = [attributed(
+            "demo",
+            &[("std", 1000), ("cortex_core", 500)],
+            &[("cortex_core::f", "cortex_core", 500)],
+        )];
+        let new = [attributed(
+            "demo",
+            &[("std", 1000), ("cortex_core", 520), ("serde_json", 4000)],
+            &[
+                ("cortex_core::f", "cortex_core", 520),
+                ("serde_json::de::parse", "serde_json", 4000),
+            ],
+        )];
+        let g = growers(&old, &new);
+        assert_eq!(g.len(), 1);
+        assert_eq!(
+            (g[0].crates[0].name.as_str(), g[0].crates[0].status()),
+            ("serde_json", "new")
+        );
+        assert_eq!(g[0].functions[0].name, "serde_json::de::parse");
+        let text = render_growers(&g, 10);
+        assert!(
+            text.contains("serde_json") && text.contains("+3.9 KiB") && text.contains("new"),
+            "{text}"
+        );
+    }
+
+    const BEFORE: &str = "fn main() { println!(\"{}\", std::hint::black_box(7u64) * 3); }\n";
+    const AFTER: &str =
+        "fn main() { println!(\"{}\", extra::checksum(std::hint::black_box(7))); }\n";
+    const EXTRA: &str = r#"
+#[inline(never)]
+pub fn checksum(seed: u64) -> u64 {
+    let mut table = [0u64; 64];
+    for (i, t) in table.iter_mut().enumerate() {
+        *t = seed.rotate_left(i as u32) ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    table.iter().fold(seed, |a, t| a.wrapping_mul(31) ^ t)
+}
+"#;
+
+    /// Two real builds of one program; the second adds a dependency.
+    #[test]
+    fn diff_of_two_builds_names_the_added_dependency() {
+        let old = crate::testing::build_wasm_program(BEFORE, &[]);
+        let new = crate::testing::build_wasm_program(AFTER, &[("extra", EXTRA)]);
+        let d = diff(
+            &Side::from_wasm("old.wasm", &old).unwrap(),
+            &Side::from_wasm("new.wasm", &new).unwrap(),
+        );
+        assert_eq!(d.totals.len(), 1);
+        assert!(d.totals[0].bytes.delta > 0, "{:?}", d.totals);
+        let crates = &d.growers[0].crates;
+        let extra = crates
+            .iter()
+            .find(|c| c.name == "extra")
+            .unwrap_or_else(|| panic!("{crates:?}"));
+        assert_eq!((extra.status(), extra.old), ("new", None));
+        assert!(extra.delta > 0);
+        let f = d.growers[0]
+            .functions
+            .iter()
+            .find(|f| f.name == "extra::checksum")
+            .unwrap_or_else(|| panic!("{:?}", d.growers[0].functions));
+        assert_eq!(f.status(), "new");
+        let text = render(&d, 10);
+        assert!(
+            text.contains("extra::checksum") && text.contains("new"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sections of wasm") && text.contains("code"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn monomorphisations_with_one_name_are_summed() {
+        let f = |b| FunctionSize {
+            name: "core::ptr::drop_in_place<T>".into(),
+            krate: "core".into(),
+            bytes: b,
+        };
+        assert_eq!(
+            function_map(&[f(10), f(5)])["core::ptr::drop_in_place<T>"],
+            15
+        );
+    }
+}

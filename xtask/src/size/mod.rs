@@ -1,0 +1,13 @@
+//! The size model and its analyses: bytes and structs in, structs and text
+//! out. No process, no cargo, no git, no file written: everything here is
+//! tested on plain data (`tests::tidy` holds it to that).
+
+pub mod artifact;
+pub mod attribution;
+pub mod budgets;
+pub mod chart;
+pub mod diff;
+pub mod history;
+pub mod render;
+pub mod report;
+pub mod wasm;

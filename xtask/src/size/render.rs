@@ -1,0 +1,125 @@
+//! The size report for people: the artifact and section tables of
+//! `size-report`, and `size.md`.
+
+use crate::size::budgets::{Acceptance, Budgets, TRAILER};
+use crate::size::report::{Measured, Report};
+use crate::util::table::{human_bytes, human_delta, Table};
+
+/// One row per artifact: sizes, the change against the baseline, the budget.
+pub fn size_table(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> Table {
+    let mut t = Table::new([
+        "artifact",
+        "size",
+        "gzip",
+        "brotli",
+        "vs baseline",
+        "budget",
+    ]);
+    for a in &report.artifacts {
+        let id = a.id();
+        let delta = match baseline.and_then(|b| b.delta(&id, a.sizes.bytes)) {
+            Some(d) => human_delta(d),
+            None if baseline.is_some() => "new".to_owned(),
+            None => "-".to_owned(),
+        };
+        let budget = budgets.max_for(a, &id).map_or("-".to_owned(), human_bytes);
+        t.row([
+            id,
+            human_bytes(a.sizes.bytes),
+            human_bytes(a.sizes.gzip_bytes),
+            human_bytes(a.sizes.brotli_bytes),
+            delta,
+            budget,
+        ]);
+    }
+    t
+}
+
+/// Sections as rows, wasm artifacts as columns.
+pub fn section_table(report: &Report) -> Option<Table> {
+    let wasm: Vec<&Measured> = report
+        .artifacts
+        .iter()
+        .filter(|a| a.sizes.sections.is_some())
+        .collect();
+    let mut names: Vec<&String> = wasm
+        .iter()
+        .flat_map(|a| a.sizes.sections.as_ref().unwrap().keys())
+        .collect();
+    names.sort();
+    names.dedup();
+    // Biggest first, by the last (shipped) column.
+    let last = wasm.last()?;
+    names.sort_by_key(|n| {
+        std::cmp::Reverse(
+            last.sizes
+                .sections
+                .as_ref()
+                .unwrap()
+                .get(*n)
+                .copied()
+                .unwrap_or(0),
+        )
+    });
+    let mut rows = Vec::new();
+    for name in names {
+        let mut row = vec![name.clone()];
+        for a in &wasm {
+            let bytes = a.sizes.sections.as_ref().unwrap().get(name);
+            row.push(bytes.map_or("-".to_owned(), |b| human_bytes(*b)));
+        }
+        rows.push(row);
+    }
+    let mut header: Vec<String> = vec!["section".into()];
+    header.extend(
+        wasm.iter()
+            .map(|a| format!("{} {} {}", a.package, a.profile, a.stage)),
+    );
+    Some(Table::from_rows(header, rows))
+}
+
+/// `size.md`: provenance, the tables, and what changed.
+pub fn markdown(
+    report: &Report,
+    sizes: &Table,
+    sections: Option<&Table>,
+    baseline_note: &str,
+    growers: &str,
+) -> String {
+    let mut md =
+        String::from("# Size report\n\nWritten by `cargo xtask size-report`; do not edit.\n\n");
+    md.push_str(&format!(
+        "- rustc: `{}`\n- commit: `{}`\n- {}\n\n",
+        report.rustc,
+        report.commit.as_deref().unwrap_or("unknown"),
+        baseline_note.replace('\n', "\n- ")
+    ));
+    md.push_str(&sizes.render_markdown());
+    if !growers.is_empty() {
+        md.push_str("\n## What changed\n\n```text");
+        md.push_str(growers);
+        md.push_str("```\n");
+    }
+    if let Some(s) = sections {
+        md.push_str("\n## Wasm sections\n\n");
+        md.push_str(&s.render_markdown());
+    }
+    md
+}
+
+/// One line per acceptance the gate applied.
+pub fn accepted_lines(accepted: &[Acceptance]) -> String {
+    accepted
+        .iter()
+        .map(|a| {
+            format!(
+                "accepted growth: {} +{} ({} `{}`: {})\n",
+                a.target,
+                human_bytes(a.bytes),
+                a.commit,
+                TRAILER,
+                a.reason
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,109 @@
+//! File helpers every layer shares: atomic writes, content hashes, removal.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+/// Writes `bytes` to `path` so that readers see the old file or the new one,
+/// never a half-written one: a temporary file in the same directory, synced,
+/// then renamed over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| {
+            format!(
+                "cannot write {}: check that {} exists and is writable",
+                path.display(),
+                dir.display()
+            )
+        });
+    }
+    Ok(())
+}
+
+/// Removes `dir` and everything in it; a missing `dir` is fine.
+pub fn remove_dir(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "cannot remove {}; remove it yourself and run again",
+                dir.display()
+            )
+        }),
+    }
+}
+
+/// Fails, saying what to do, unless files can be created in `dir` (made if
+/// missing): checked before long work whose results go there.
+pub fn check_writable(dir: &Path) -> Result<()> {
+    let advice = || {
+        format!(
+            "cannot write in {}: make it writable, or pass --reports-dir",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(dir).with_context(advice)?;
+    let probe = dir.join(format!(".probe.{}", std::process::id()));
+    std::fs::File::create(&probe).with_context(advice)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Hex SHA-256 of `parts`, in order.
+pub fn content_hash(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        write_atomic(&path, b"old").unwrap();
+        write_atomic(&path, b"new contents").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new contents");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["out.json"]);
+    }
+
+    #[test]
+    fn atomic_write_into_missing_dir_fails_with_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_atomic(&dir.path().join("nope/out.json"), b"x").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("exists and is writable"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn content_hash_separates_parts() {
+        assert_ne!(content_hash(&[b"ab", b"c"]), content_hash(&[b"a", b"bc"]));
+        assert_eq!(content_hash(&[b"x"]).len(), 64);
+    }
+}
