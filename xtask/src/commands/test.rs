@@ -123,6 +123,13 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
                     .run()
             }),
         ),
+        // Real release builds of the demo, worktrees of HEAD, bench-build
+        // and the runtime: kept out of the plain `cargo test` so that it
+        // stays fast, run here with the workspace's features (no rebuild).
+        (
+            "end-to-end tests of xtask (real builds, worktrees, the runtime)",
+            Box::new(|| cmd!(sh, "{cargo} test --workspace --test cli -- --ignored").run()),
+        ),
     ];
     let started = Instant::now();
     for (name, run) in &steps {
