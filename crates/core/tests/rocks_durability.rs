@@ -1,4 +1,5 @@
-//! RocksDB on disk: SIGKILL during synced appends, and bad paths at open.
+//! RocksDB on disk: SIGKILL during synced appends; bad paths, held locks and
+//! corruption, reported as typed errors that keep RocksDB's own as their source.
 #![cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
 
 use std::collections::BTreeMap;
@@ -71,55 +72,82 @@ fn crash_child() {
     }
 }
 
-/// Starts the child, lets it acknowledge `min_acks` batches and then run
-/// `extra` longer, and kills it with SIGKILL. Returns what it acknowledged.
-fn run_and_kill(dir: &Path, round: u64, min_acks: usize, extra: Duration) -> Vec<Ack> {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "crash_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DIR_VAR, dir)
-        .env(CHILD_ROUND_VAR, round.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let acks = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let acks = Arc::clone(&acks);
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let f: Vec<&str> = line.split_whitespace().collect();
-                if let ["ack", batch, first, count] = f[..] {
-                    acks.lock().unwrap().push(Ack {
-                        batch: batch.parse().unwrap(),
-                        first_position: first.parse().unwrap(),
-                        count: count.parse().unwrap(),
-                    });
+/// A running `crash_child`, and what it has acknowledged so far.
+struct Child {
+    process: std::process::Child,
+    acks: Arc<Mutex<Vec<Ack>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Child {
+    fn start(dir: &Path, round: u64) -> Self {
+        let mut process = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "crash_child",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR_VAR, dir)
+            .env(CHILD_ROUND_VAR, round.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let acks = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let acks = Arc::clone(&acks);
+            let stdout = process.stdout.take().unwrap();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    let f: Vec<&str> = line.split_whitespace().collect();
+                    if let ["ack", batch, first, count] = f[..] {
+                        acks.lock().unwrap().push(Ack {
+                            batch: batch.parse().unwrap(),
+                            first_position: first.parse().unwrap(),
+                            count: count.parse().unwrap(),
+                        });
+                    }
                 }
-            }
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while acks.lock().unwrap().len() < min_acks {
-        assert!(
-            Instant::now() < deadline,
-            "child acknowledged nothing for 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(1));
+            })
+        };
+        Self {
+            process,
+            acks,
+            reader,
+        }
     }
+
+    fn wait_for_acks(&self, min_acks: usize) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.acks.lock().unwrap().len() < min_acks {
+            assert!(
+                Instant::now() < deadline,
+                "child acknowledged nothing for 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Kills the child with SIGKILL; returns what it acknowledged.
+    fn kill(mut self) -> Vec<Ack> {
+        self.process.kill().unwrap(); // SIGKILL on Unix
+        self.process.wait().unwrap();
+        self.reader.join().unwrap();
+        let acks = self.acks.lock().unwrap().clone();
+        acks
+    }
+}
+
+/// Starts the child, lets it acknowledge `min_acks` batches and then run
+/// `extra` longer, and kills it. Returns what it acknowledged.
+fn run_and_kill(dir: &Path, round: u64, min_acks: usize, extra: Duration) -> Vec<Ack> {
+    let child = Child::start(dir, round);
+    child.wait_for_acks(min_acks);
     std::thread::sleep(extra);
-    child.kill().unwrap(); // SIGKILL on Unix
-    child.wait().unwrap();
-    reader.join().unwrap();
-    let acks = acks.lock().unwrap().clone();
-    acks
+    child.kill()
 }
 
 #[test]
@@ -207,17 +235,52 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
-fn open_error(result: cortex_core::Result<impl std::fmt::Debug>, path: &Path, cause: &str) {
+fn open_error(
+    result: cortex_core::Result<impl std::fmt::Debug>,
+    path: &Path,
+    cause: &str,
+) -> Error {
     match result {
         Err(e @ Error::Open { .. }) => {
-            let Error::Open { path: p, cause: c } = &e else {
+            let Error::Open {
+                path: p, cause: c, ..
+            } = &e
+            else {
                 unreachable!()
             };
             assert_eq!(p, path);
             assert!(c.contains(cause), "cause {c:?} does not say {cause:?}");
             assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+            e
         }
         other => panic!("expected Error::Open, got {other:?}"),
+    }
+}
+
+/// The RocksDB error `e` keeps as its source.
+fn rocksdb_source(e: &Error) -> &rocksdb::Error {
+    use std::error::Error as _;
+    e.source()
+        .unwrap_or_else(|| panic!("no source in {e:?}"))
+        .downcast_ref::<rocksdb::Error>()
+        .unwrap_or_else(|| panic!("source of {e:?} is not a rocksdb::Error"))
+}
+
+/// Checks `result` is `Error::Locked` at `path` and returns the message
+/// of RocksDB's error under it.
+fn locked_error(result: cortex_core::Result<impl std::fmt::Debug>, path: &Path) -> String {
+    match result {
+        Err(e @ Error::Locked { .. }) => {
+            let Error::Locked { path: p, .. } = &e else {
+                unreachable!()
+            };
+            assert_eq!(p, path);
+            let message = e.to_string();
+            assert!(message.contains(&path.display().to_string()), "{e}");
+            assert!(message.contains("another open store"), "{e}");
+            rocksdb_source(&e).to_string()
+        }
+        other => panic!("expected Error::Locked, got {other:?}"),
     }
 }
 
@@ -232,15 +295,12 @@ fn opening_a_file_is_a_typed_error_and_keeps_the_file() {
 }
 
 #[test]
-fn opening_a_store_held_open_is_a_typed_error() {
+fn opening_a_store_held_open_is_a_locked_error() {
     let dir = tempfile::tempdir().unwrap();
     let first = RocksEventStore::open(dir.path()).unwrap();
     first.append("s", ExpectedVersion::Any, &[]).unwrap();
-    open_error(
-        RocksEventStore::open(dir.path()),
-        dir.path(),
-        "another open store",
-    );
+    let source = locked_error(RocksEventStore::open(dir.path()), dir.path());
+    assert!(source.contains("lock hold by current process"), "{source}");
     // The first store is unharmed.
     let e = NewEvent {
         event_type: "t".into(),
@@ -249,6 +309,20 @@ fn opening_a_store_held_open_is_a_typed_error() {
     };
     first.append("s", ExpectedVersion::NoStream, &[e]).unwrap();
     assert_eq!(first.read_all(0, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn opening_a_store_another_process_holds_is_a_locked_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = Child::start(dir.path(), 0);
+    child.wait_for_acks(1);
+    let result = RocksEventStore::open(dir.path());
+    let acks = child.kill();
+    let source = locked_error(result, dir.path());
+    assert!(source.contains("While lock file"), "{source}");
+    assert!(!acks.is_empty());
+    // Once the holder is gone, the store opens.
+    RocksEventStore::open(dir.path()).unwrap();
 }
 
 #[test]
@@ -279,7 +353,8 @@ fn opening_a_corrupt_database_is_a_typed_error_and_changes_nothing() {
     }
     std::fs::write(&manifest, &bytes).unwrap();
     let before = snapshot(dir.path());
-    open_error(RocksEventStore::open(dir.path()), dir.path(), "corrupt");
+    let e = open_error(RocksEventStore::open(dir.path()), dir.path(), "corrupt");
+    assert_eq!(rocksdb_source(&e).kind(), rocksdb::ErrorKind::Corruption);
     assert_eq!(
         snapshot(dir.path()),
         before,
@@ -291,11 +366,55 @@ fn opening_a_corrupt_database_is_a_typed_error_and_changes_nothing() {
 fn opening_a_store_of_the_other_kind_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
     drop(RocksGraphStore::open(dir.path()).unwrap());
-    open_error(
+    let e = open_error(
         RocksEventStore::open(dir.path()),
         dir.path(),
         "not a store of this kind",
     );
+    assert_eq!(
+        rocksdb_source(&e).kind(),
+        rocksdb::ErrorKind::InvalidArgument
+    );
     let graph = RocksGraphStore::open(dir.path()).unwrap();
     assert!(graph.get_node("x").unwrap().is_none());
+}
+
+#[test]
+fn reading_a_corrupt_table_is_a_storage_error_with_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = RocksEventStore::open(dir.path()).unwrap();
+        let e = NewEvent {
+            event_type: "t".into(),
+            payload: vec![1],
+            timestamp_ms: 0,
+        };
+        store.append("s", ExpectedVersion::Any, &[e]).unwrap();
+    }
+    // Opening again replays the write-ahead log into one table file per
+    // column family. Corrupt the stream index's, which open does not read.
+    drop(RocksEventStore::open(dir.path()).unwrap());
+    let index = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sst"))
+        .find(|p| {
+            let bytes = std::fs::read(p).unwrap();
+            bytes.windows(7).any(|w| w == b"streams")
+        })
+        .expect("a table file of the `streams` column family");
+    // A table starts with its first data block, read only when iterated.
+    let mut bytes = std::fs::read(&index).unwrap();
+    for b in bytes.iter_mut().take(16) {
+        *b ^= 0x5A;
+    }
+    std::fs::write(&index, &bytes).unwrap();
+    let store = RocksEventStore::open(dir.path()).unwrap();
+    match store.read_stream("s", 0, 10) {
+        Err(e @ Error::Storage(_)) => {
+            assert_eq!(rocksdb_source(&e).kind(), rocksdb::ErrorKind::Corruption);
+            assert!(e.to_string().contains("Corruption"), "{e}");
+        }
+        other => panic!("expected Error::Storage, got {other:?}"),
+    }
 }

@@ -39,14 +39,12 @@ impl RocksOptions {
 
 /// Opens (creating if missing) the database at `path` with exactly `column_families`.
 fn open_db(path: &Path, column_families: &[&str]) -> Result<DB> {
-    let open_error = |cause: String| Error::Open {
-        path: path.to_owned(),
-        cause,
-    };
     if path.exists() && !path.is_dir() {
-        return Err(open_error(
-            "it is a file, not a directory; choose a directory for the store".into(),
-        ));
+        return Err(Error::Open {
+            path: path.to_owned(),
+            cause: "it is a file, not a directory; choose a directory for the store".into(),
+            source: None,
+        });
     }
     let mut opts = Options::default();
     opts.create_if_missing(true);
@@ -55,23 +53,49 @@ fn open_db(path: &Path, column_families: &[&str]) -> Result<DB> {
     let cfs = column_families
         .iter()
         .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
-    DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
-        let hint = match e.kind() {
-            ErrorKind::Corruption => "the database is corrupt; restore it from a backup",
-            ErrorKind::InvalidArgument => {
-                "not a store of this kind (wrong column families); pick another directory"
+    DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| open_error(path, e))
+}
+
+/// RocksDB's refusal to open `path`, sorted by what the caller can do about it.
+fn open_error(path: &Path, e: rocksdb::Error) -> Error {
+    let path = path.to_owned();
+    let cause = match e.kind() {
+        _ if is_held_lock(&e) => {
+            return Error::Locked {
+                path,
+                source: Box::new(e),
             }
-            _ if e.to_string().contains("lock") => {
-                "another open store or process holds it; close that one first"
-            }
-            _ => "check the path and its permissions",
-        };
-        open_error(format!("{hint} ({e})"))
-    })
+        }
+        ErrorKind::Corruption => "the database is corrupt; restore it from a backup",
+        ErrorKind::InvalidArgument => {
+            "not a store of this kind (wrong column families); pick another directory"
+        }
+        _ => "check the path and its permissions",
+    };
+    Error::Open {
+        path,
+        cause: cause.into(),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// Whether the open failed because someone holds the database's `LOCK` file.
+///
+/// `rocksdb::ErrorKind` has no kind for it, but RocksDB's `LockFile`
+/// (env/fs_posix.cc) reports it as an IO error with one of two fixed texts,
+/// and nothing else produces them: "While lock file: <dir>/LOCK: …" when
+/// `fcntl` refuses the lock (another process holds it) and "lock hold by
+/// current process, …" when this process already does. Matching those, not
+/// any "lock", keeps out "while open a file for lock": the file cannot even
+/// be created, a path or permissions problem no holder could fix.
+fn is_held_lock(e: &rocksdb::Error) -> bool {
+    let message = e.as_ref();
+    e.kind() == ErrorKind::IOError
+        && (message.contains("While lock file") || message.contains("lock hold by current process"))
 }
 
 fn storage(e: rocksdb::Error) -> Error {
-    Error::Storage(e.into_string())
+    Error::Storage(Box::new(e))
 }
 
 fn cf<'a>(db: &'a DB, name: &str) -> &'a rocksdb::ColumnFamily {
