@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rocksdb::{Direction, IteratorMode, WriteBatch, DB};
@@ -17,20 +18,63 @@ const EVENTS: &str = "events";
 const STREAMS: &str = "streams";
 
 /// An [`EventStore`] in a RocksDB database on disk.
+///
+/// Appends take a lock; reads never do. They read what RocksDB has
+/// committed, so a reader never waits for an append, nor for its fsync.
 #[derive(Debug)]
 pub struct RocksEventStore {
     db: DB,
     write: RocksOptions,
-    /// Held for the whole of an append: positions are handed out in order.
-    state: Mutex<AppendState>,
+    /// Held for the whole of an append, so positions are handed out in
+    /// order and the expected-version check sees every earlier append.
+    appending: Mutex<HeadCache>,
+    /// The position of the next event. Stored only under `appending`, after
+    /// the batch is written: a reader that sees `n` can read every event
+    /// before `n`.
+    next_position: AtomicU64,
     notifier: Notifier,
 }
 
-#[derive(Debug)]
-struct AppendState {
-    next_position: u64,
-    /// Last version of streams seen since open (`None`: known not to exist).
-    heads: HashMap<String, Option<u64>>,
+/// How many stream heads an event store keeps in memory at most.
+const HEAD_CACHE_CAPACITY: usize = 4096;
+
+/// The last version of streams recently appended to, so appending to a
+/// busy stream skips the index lookup. Only appends fill it, with what
+/// they wrote: it never holds a stream that does not exist, and is never
+/// stale, since appends are serialised. Bounded by two generations of at
+/// most half the capacity each: when the young one is full it becomes the
+/// old one and the old one is dropped.
+#[derive(Debug, Default)]
+struct HeadCache {
+    young: HashMap<String, u64>,
+    old: HashMap<String, u64>,
+}
+
+impl HeadCache {
+    fn get(&self, stream: &str) -> Option<u64> {
+        self.young
+            .get(stream)
+            .or_else(|| self.old.get(stream))
+            .copied()
+    }
+
+    fn insert(&mut self, stream: &str, last_version: u64) {
+        if let Some(head) = self.young.get_mut(stream) {
+            *head = last_version;
+            return;
+        }
+        self.old.remove(stream);
+        if self.young.len() >= HEAD_CACHE_CAPACITY / 2 {
+            std::mem::swap(&mut self.young, &mut self.old);
+            self.young.clear();
+        }
+        self.young.insert(stream.to_owned(), last_version);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
 }
 
 impl RocksEventStore {
@@ -51,20 +95,18 @@ impl RocksEventStore {
         Ok(Self {
             db,
             write: options,
-            state: Mutex::new(AppendState {
-                next_position,
-                heads: HashMap::new(),
-            }),
+            appending: Mutex::new(HeadCache::default()),
+            next_position: AtomicU64::new(next_position),
             notifier: Notifier::new(),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, AppendState> {
-        // An append changes the state only after its batch is written.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, HeadCache> {
+        // An append changes the cache only after its batch is written.
+        self.appending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The last version of `stream` as stored on disk.
+    /// The last version of `stream` as committed on disk; takes no lock.
     fn load_head(&self, stream: &str) -> Result<Option<u64>> {
         let prefix = keys::strs(&[stream]);
         let last = keys::str_u64(stream, u64::MAX);
@@ -84,15 +126,6 @@ impl RocksEventStore {
             }
             None => Ok(None),
         }
-    }
-
-    fn head(&self, state: &mut AppendState, stream: &str) -> Result<Option<u64>> {
-        if let Some(head) = state.heads.get(stream) {
-            return Ok(*head);
-        }
-        let head = self.load_head(stream)?;
-        state.heads.insert(stream.to_owned(), head);
-        Ok(head)
     }
 
     fn event_at(&self, position: u64) -> Result<RecordedEvent> {
@@ -146,10 +179,15 @@ impl EventStore for RocksEventStore {
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> Result<Appended> {
-        let mut state = self.lock();
-        let current = self.head(&mut state, stream)?;
+        let mut heads = self.lock();
+        let current = match heads.get(stream) {
+            Some(head) => Some(head),
+            None => self.load_head(stream)?,
+        };
         check_expected(stream, expected, current)?;
-        let (appended, recorded) = record_batch(stream, current, state.next_position, events);
+        // Relaxed: only appends store it, and they hold the lock we hold.
+        let next_position = self.next_position.load(Ordering::Relaxed);
+        let (appended, recorded) = record_batch(stream, current, next_position, events);
         let Some(last) = recorded.last() else {
             return Ok(appended);
         };
@@ -166,32 +204,41 @@ impl EventStore for RocksEventStore {
         self.db
             .write_opt(batch, &self.write.write_options())
             .map_err(storage)?;
-        state.next_position = last.position + 1;
-        state.heads.insert(stream.to_owned(), Some(last.version));
+        self.next_position
+            .store(last.position + 1, Ordering::Release);
+        heads.insert(stream, last.version);
         self.notifier.publish(recorded.into_iter().map(Arc::new));
         Ok(appended)
     }
 
     fn read_stream(&self, stream: &str, from: u64, max: usize) -> Result<Vec<RecordedEvent>> {
-        if self.stream_version(stream)?.is_none() {
-            return Err(Error::StreamNotFound(stream.to_owned()));
-        }
         let prefix = keys::strs(&[stream]);
         let start = keys::str_u64(stream, from);
-        let mut out = Vec::new();
-        for item in self.db.iterator_cf(
+        // One iterator, so the events and the existence check below come
+        // from the same point in time.
+        let mut index = self.db.iterator_cf(
             cf(&self.db, STREAMS),
             IteratorMode::From(&start, Direction::Forward),
-        ) {
-            if out.len() == max {
-                break;
-            }
+        );
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some(item) = index.next() else { break };
             let (key, position) = item.map_err(storage)?;
             if !key.starts_with(&prefix) {
                 break;
             }
             let position = keys::u64_of(&position).ok_or_else(|| corrupt_key(STREAMS))?;
             out.push(self.event_at(position)?);
+        }
+        if out.is_empty() {
+            index.set_mode(IteratorMode::From(&prefix, Direction::Forward));
+            let exists = match index.next() {
+                Some(item) => item.map_err(storage)?.0.starts_with(&prefix),
+                None => false,
+            };
+            if !exists {
+                return Err(Error::StreamNotFound(stream.to_owned()));
+            }
         }
         Ok(out)
     }
@@ -215,15 +262,123 @@ impl EventStore for RocksEventStore {
     }
 
     fn stream_version(&self, stream: &str) -> Result<Option<u64>> {
-        let mut state = self.lock();
-        self.head(&mut state, stream)
+        self.load_head(stream)
     }
 
     fn next_position(&self) -> Result<u64> {
-        Ok(self.lock().next_position)
+        Ok(self.next_position.load(Ordering::Acquire))
     }
 
     fn subscribe(&self) -> Subscription {
         self.notifier.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn open() -> (tempfile::TempDir, RocksEventStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RocksEventStore::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    fn event(n: u64) -> NewEvent {
+        NewEvent {
+            event_type: "t".into(),
+            payload: n.to_le_bytes().to_vec(),
+            timestamp_ms: n,
+        }
+    }
+
+    #[test]
+    fn looking_up_unknown_streams_caches_nothing() {
+        let (_dir, store) = open();
+        store
+            .append("known", ExpectedVersion::Any, &[event(0)])
+            .unwrap();
+        for i in 0..100_000 {
+            let id = format!("unknown-{i}");
+            assert_eq!(store.stream_version(&id).unwrap(), None);
+            assert!(matches!(
+                store.read_stream(&id, 0, 10),
+                Err(Error::StreamNotFound(_))
+            ));
+            // Appends that write nothing learn the head too; they keep it no more than readers.
+            assert!(matches!(
+                store.append(&id, ExpectedVersion::Exact(0), &[event(1)]),
+                Err(Error::WrongExpectedVersion { .. })
+            ));
+            store.append(&id, ExpectedVersion::NoStream, &[]).unwrap();
+        }
+        assert_eq!(store.lock().len(), 1, "only the stream appended to");
+    }
+
+    #[test]
+    fn head_cache_stays_bounded_and_appends_stay_correct_past_it() {
+        let (_dir, store) = open();
+        let streams = (HEAD_CACHE_CAPACITY * 2 + 10) as u64;
+        for round in 0..2u64 {
+            for i in 0..streams {
+                let expected = ExpectedVersion::of(round.checked_sub(1));
+                let a = store
+                    .append(&format!("s{i}"), expected, &[event(i)])
+                    .unwrap();
+                assert_eq!(a.first_version, round);
+                assert!(store.lock().len() <= HEAD_CACHE_CAPACITY);
+            }
+        }
+        assert_eq!(store.next_position().unwrap(), 2 * streams);
+    }
+
+    #[test]
+    fn head_cache_keeps_the_streams_appended_to_last() {
+        let mut cache = HeadCache::default();
+        for i in 0..100_000u64 {
+            cache.insert(&format!("s{i}"), i);
+            assert!(cache.len() <= HEAD_CACHE_CAPACITY);
+        }
+        for i in 100_000 - HEAD_CACHE_CAPACITY as u64 / 2..100_000 {
+            assert_eq!(cache.get(&format!("s{i}")), Some(i));
+        }
+        cache.insert("s99999", 7);
+        assert_eq!(cache.get("s99999"), Some(7));
+    }
+
+    /// An appender holding the lock stands in for one blocked in its fsync:
+    /// without readers that bypass the lock, this test hangs rather than
+    /// flakes, and fails at the timeout.
+    #[test]
+    fn readers_do_not_wait_for_an_append_in_progress() {
+        let (_dir, store) = open();
+        store
+            .append("s", ExpectedVersion::Any, &[event(0), event(1)])
+            .unwrap();
+        let appending = store.lock();
+        let (tx, rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            let store = &store;
+            scope.spawn(move || {
+                let read = (
+                    store.read_stream("s", 0, 10).map(|e| e.len()),
+                    store.stream_version("s"),
+                    store.read_all(0, 10).map(|e| e.len()),
+                    store.next_position(),
+                );
+                let _ = tx.send(read);
+            });
+            let read = rx.recv_timeout(Duration::from_secs(30));
+            // Let a blocked reader finish, or the scope never ends.
+            drop(appending);
+            let (events, version, all, next) = read.expect("a reader waited for the append lock");
+            assert_eq!(events.unwrap(), 2);
+            assert_eq!(version.unwrap(), Some(1));
+            assert_eq!(all.unwrap(), 2);
+            assert_eq!(next.unwrap(), 2);
+        });
     }
 }
