@@ -10,7 +10,7 @@ mod error;
 mod event;
 mod graph;
 mod memory;
-#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
+#[cfg(rocksdb_backend)]
 mod rocks;
 pub mod store;
 
@@ -18,5 +18,5 @@ pub use error::{Error, Result};
 pub use event::{Appended, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Subscription};
 pub use graph::{Edge, GraphStore, Node, Properties, Visit};
 pub use memory::{MemoryEventStore, MemoryGraphStore};
-#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
+#[cfg(rocksdb_backend)]
 pub use rocks::{RocksEventStore, RocksGraphStore, RocksOptions};

@@ -1,13 +1,14 @@
 //! The one place the storage backend is chosen, at compile time: RocksDB
 //! natively, memory on `wasm32` (where RocksDB cannot build) and natively
 //! without the default `rocksdb` feature (benchmarks that compare native
-//! and wasm on the same backend, with no C++ to build).
+//! and wasm on the same backend, with no C++ to build). The choice is
+//! `cfg(rocksdb_backend)`, defined in `build.rs`.
 
 use std::path::Path;
 
 use crate::Result;
 
-#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
+#[cfg(rocksdb_backend)]
 mod chosen {
     pub type EventStore = crate::RocksEventStore;
     pub type GraphStore = crate::RocksGraphStore;
@@ -34,7 +35,7 @@ mod chosen {
     }
 }
 
-#[cfg(not(all(not(target_arch = "wasm32"), feature = "rocksdb")))]
+#[cfg(not(rocksdb_backend))]
 mod chosen {
     pub type EventStore = crate::MemoryEventStore;
     pub type GraphStore = crate::MemoryGraphStore;

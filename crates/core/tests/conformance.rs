@@ -30,7 +30,7 @@ mod memory {
     });
 }
 
-#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
+#[cfg(rocksdb_backend)]
 mod on_disk {
     use cortex_core::{EventStore, GraphStore, RocksEventStore, RocksGraphStore};
 
@@ -80,12 +80,12 @@ mod on_disk {
     }
 }
 
-#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
+#[cfg(rocksdb_backend)]
 mod rocks {
     conformance_tests!(crate::on_disk::Rocks::new(false));
 }
 
-#[cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
+#[cfg(rocksdb_backend)]
 mod rocks_reopened {
     conformance_tests!(crate::on_disk::Rocks::new(true));
 }

@@ -1,6 +1,6 @@
 //! RocksDB on disk: SIGKILL during synced appends; bad paths, held locks and
 //! corruption, reported as typed errors that keep RocksDB's own as their source.
-#![cfg(all(not(target_arch = "wasm32"), feature = "rocksdb"))]
+#![cfg(rocksdb_backend)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
