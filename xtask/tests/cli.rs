@@ -1260,3 +1260,97 @@ fn xtask_works_on_the_checkout_it_runs_in_with_a_shared_target_dir() {
         "the checkout xtask was built in was written to"
     );
 }
+
+// ---- reproducible shipped bytes ----------------------------------------------
+
+/// Hex SHA-256 of a file, through coreutils, for the failure message and
+/// the closing note.
+fn sha256(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `dir` as a checkout of this repository's HEAD: cloned the first time,
+/// then fetched and checked out, so its target dir stays warm.
+fn checkout_of_head(dir: &Path) {
+    let root = workspace_root();
+    let root = root.to_str().unwrap();
+    if !dir.join(".git").exists() {
+        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        history_git(
+            dir.parent().unwrap(),
+            &["clone", "-q", root, dir.to_str().unwrap()],
+        );
+    }
+    history_git(dir, &["fetch", "-q", root, "HEAD"]);
+    history_git(
+        dir,
+        &["checkout", "-q", "--force", "--detach", "FETCH_HEAD"],
+    );
+}
+
+/// The same commit, checked out at two paths of different lengths and built
+/// with two CARGO_HOMEs (the second's registry a link to the first's, so
+/// its sources sit under a longer path), ships byte-identical `.opt.wasm`:
+/// build-wasm remaps those paths out of the binary. The checkouts live in
+/// the target dir, so a second run rebuilds only what changed.
+#[test]
+#[ignore = "end to end: `cargo xtask test` runs it in a step of its own"]
+fn shipped_wasm_is_byte_identical_whatever_the_clone_path_and_cargo_home() {
+    let dir = cargo_target_dir().join("reproducibility");
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    let other_home = dir.join("a-much-longer-cargo-home-directory-name");
+    std::fs::create_dir_all(&other_home).unwrap();
+    for shared in ["registry", "git"] {
+        let link = other_home.join(shared);
+        if home.join(shared).is_dir() && std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(home.join(shared), link).unwrap();
+        }
+    }
+    let clones = [
+        (dir.join("a"), home.clone()),
+        (
+            dir.join("b/deeper/and/longer/path/to/the/clone"),
+            other_home,
+        ),
+    ];
+    let mut shipped = Vec::new();
+    for (clone, cargo_home) in &clones {
+        checkout_of_head(clone);
+        let out = run(xtask(&["build-wasm", "--release", "-p", "wasm-demo"])
+            .current_dir(clone)
+            .env_remove("CARGO_TARGET_DIR")
+            .env("CARGO_HOME", cargo_home)
+            .env("CARGO_NET_OFFLINE", "true"));
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            clone.display(),
+            stderr(&out)
+        );
+        shipped.push(clone.join("target/wasm/wasm-demo/wasm32-wasip1/release/wasm-demo.opt.wasm"));
+    }
+    let (a, b) = (
+        std::fs::read(&shipped[0]).unwrap(),
+        std::fs::read(&shipped[1]).unwrap(),
+    );
+    eprintln!("sha256 {} {}", sha256(&shipped[0]), shipped[0].display());
+    eprintln!("sha256 {} {}", sha256(&shipped[1]), shipped[1].display());
+    let home_text = home.to_str().unwrap().as_bytes();
+    assert!(
+        !a.windows(home_text.len()).any(|w| w == home_text),
+        "CARGO_HOME's path is in the shipped file"
+    );
+    assert!(
+        a == b,
+        "the same commit shipped {} B at one path and {} B at the other",
+        a.len(),
+        b.len()
+    );
+}

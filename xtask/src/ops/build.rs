@@ -2,6 +2,7 @@
 //! for wasm32-wasip1, then `-Oz` on release `.wasm` files.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
@@ -84,10 +85,19 @@ fn cargo_build(sh: &Shell, ws: &Workspace, package: &Package, profile: Profile) 
     let release = (profile == Profile::Release).then_some("--release");
     let color = std::io::stderr().is_terminal().then_some("--color=always");
     let _root = sh.push_dir(&ws.root);
-    let cmd = cmd!(
-        sh,
-        "{cargo} build -p {name} --target {WASM_TARGET} --target-dir {target_dir} {release...} {color...}"
+    let (flags_env, flags_config) = with_rustflags(
+        std::env::var("CARGO_ENCODED_RUSTFLAGS").ok().as_deref(),
+        std::env::var("RUSTFLAGS").ok().as_deref(),
+        &remap_flags(ws),
     );
+    let config = flags_config.iter().flat_map(|c| ["--config", c.as_str()]);
+    let mut cmd = cmd!(
+        sh,
+        "{cargo} build -p {name} --target {WASM_TARGET} --target-dir {target_dir} {release...} {color...} {config...}"
+    );
+    if let Some(encoded) = &flags_env {
+        cmd = cmd.env("CARGO_ENCODED_RUSTFLAGS", encoded);
+    }
     eprintln!("$ {cmd}");
     let mut tokio_error = false;
     let status =
@@ -99,6 +109,78 @@ fn cargo_build(sh: &Shell, ws: &Workspace, package: &Package, profile: Profile) 
         explain_tokio_failure(sh, ws, name);
     }
     bail!("building {name} ({profile}) for {WASM_TARGET} failed; cargo's errors are above")
+}
+
+/// `--remap-path-prefix` flags that take this machine's paths out of the
+/// binary. Panic locations name source files: dependencies under
+/// CARGO_HOME (`registry/src/<index>/tokio-1.48.0/src/…`, git checkouts),
+/// members under the workspace root. Remapped, the same commit gives the
+/// same bytes whatever the clone's path or CARGO_HOME, and the shorter
+/// strings are smaller. rustc applies the last matching prefix, so the
+/// workspace root comes last (it may lie inside CARGO_HOME, or hold it).
+pub fn remap_flags(ws: &Workspace) -> Vec<String> {
+    let mut prefixes: Vec<(PathBuf, String)> = Vec::new();
+    if let Some(home) = cargo_home() {
+        prefixes.push((home.clone(), "/cargo".to_owned()));
+        // Each registry's sources, `registry/src/index.crates.io-<hash>`,
+        // as `/crates`: the same on every machine, and 50 bytes shorter in
+        // every panic location of a dependency.
+        let sources = home.join("registry").join("src");
+        for index in std::fs::read_dir(&sources).into_iter().flatten().flatten() {
+            prefixes.push((index.path(), "/crates".to_owned()));
+        }
+        prefixes.push((home.join("git").join("checkouts"), "/git".to_owned()));
+    }
+    prefixes.push((ws.root.clone(), "/workspace".to_owned()));
+    let mut flags = Vec::new();
+    for (path, to) in prefixes {
+        // Cargo hands rustc the path as configured; a symlinked one also
+        // resolves to its canonical form in some places.
+        let canonical = path.canonicalize().ok().filter(|c| *c != path);
+        for from in canonical.into_iter().chain([path]) {
+            flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+        }
+    }
+    flags
+}
+
+/// CARGO_HOME as cargo resolves it: the variable, else `~/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    std::path::absolute(home).ok()
+}
+
+/// Adds `extra` to the rustflags the user gave, never replacing them.
+/// Cargo takes the first of CARGO_ENCODED_RUSTFLAGS, RUSTFLAGS and the
+/// config files' `build.rustflags`, so: with either variable set, the child
+/// gets CARGO_ENCODED_RUSTFLAGS holding the user's flags, then `extra`
+/// (the first value); with neither, `extra` goes in as `--config
+/// build.rustflags=[…]` (the second), which cargo joins to the config
+/// files' array. A user's `target.<triple>.rustflags` wins over
+/// `build.rustflags`: then theirs apply as they are, and the paths stay.
+pub fn with_rustflags(
+    encoded: Option<&str>,
+    plain: Option<&str>,
+    extra: &[String],
+) -> (Option<String>, Option<String>) {
+    let user: Option<Vec<&str>> = match (encoded, plain) {
+        (Some(e), _) => Some(e.split('\x1f').filter(|f| !f.is_empty()).collect()),
+        (None, Some(p)) => Some(p.split_whitespace().collect()),
+        (None, None) => None,
+    };
+    match user {
+        Some(mut flags) => {
+            flags.extend(extra.iter().map(String::as_str));
+            (Some(flags.join("\x1f")), None)
+        }
+        None => {
+            let array = serde_json::to_string(extra).expect("strings serialise");
+            (None, Some(format!("build.rustflags={array}")))
+        }
+    }
 }
 
 fn explain_tokio_failure(sh: &Shell, ws: &Workspace, package: &str) {
@@ -122,5 +204,35 @@ fn explain_tokio_failure(sh: &Shell, ws: &Workspace, package: &str) {
             }
         }
         Err(e) => eprintln!("  (could not analyse the dependency graph: {e:#})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remapping_joins_the_users_rustflags_and_never_replaces_them() {
+        let extra = ["--remap-path-prefix=/home/me/.cargo=/cargo".to_owned()];
+        // From CARGO_ENCODED_RUSTFLAGS: kept whole, spaces and all.
+        let (env, config) = with_rustflags(Some("-C\x1ftarget-cpu=a b"), Some("-O"), &extra);
+        assert_eq!(
+            env.as_deref(),
+            Some("-C\x1ftarget-cpu=a b\x1f--remap-path-prefix=/home/me/.cargo=/cargo")
+        );
+        assert_eq!(config, None);
+        // From RUSTFLAGS, split as cargo splits it.
+        let (env, _) = with_rustflags(None, Some(" -C  opt-level=s "), &extra);
+        assert_eq!(
+            env.as_deref(),
+            Some("-C\x1fopt-level=s\x1f--remap-path-prefix=/home/me/.cargo=/cargo")
+        );
+        // Neither: a --config array that cargo joins to the config files'.
+        let (env, config) = with_rustflags(None, None, &extra);
+        assert_eq!(env, None);
+        assert_eq!(
+            config.as_deref(),
+            Some(r#"build.rustflags=["--remap-path-prefix=/home/me/.cargo=/cargo"]"#)
+        );
     }
 }
