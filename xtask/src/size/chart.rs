@@ -185,22 +185,21 @@ fn size_series(entries: &[Entry], budgets: &Budgets) -> (Vec<Series>, Vec<(f64, 
                 .filter_map(|(x, e)| e.artifacts.get(id).map(|p| (x, kib(f(p)))))
                 .collect()
         };
-        series.push(Series {
-            points: points(|p| p.bytes),
-            item: LegendItem {
-                label: format!("{name} size"),
-                color: size_color,
-                dashed: false,
-            },
-        });
-        series.push(Series {
-            points: points(|p| p.gzip_bytes),
-            item: LegendItem {
-                label: format!("{name} gzip"),
-                color: gzip_color,
-                dashed: false,
-            },
-        });
+        type Line = (fn(&ArtifactPoint) -> u64, &'static str, RGBColor);
+        let lines: [Line; 2] = [
+            (|p| p.bytes, "size", size_color),
+            (|p| p.gzip_bytes, "gzip", gzip_color),
+        ];
+        for (value, what, color) in lines {
+            series.push(Series {
+                points: points(value),
+                item: LegendItem {
+                    label: format!("{name} {what}"),
+                    color,
+                    dashed: false,
+                },
+            });
+        }
         let max = budgets
             .max_bytes
             .get(id)
