@@ -1210,7 +1210,10 @@ fn xtask_works_on_the_checkout_it_runs_in_with_a_shared_target_dir() {
         );
     }
     history_git(&b, &["checkout", "-q", "HEAD~1"]);
-    let target = dir.path().join("shared-target");
+    // Kept between runs: the clones' paths change, but build-wasm remaps
+    // them out, so the same sources give the same bytes and a warm run
+    // finds every size measured.
+    let target = cargo_target_dir().join("two-checkouts");
     let ours = std::fs::read_dir(workspace_root().join("reports"))
         .unwrap()
         .map(|e| {
@@ -1220,6 +1223,8 @@ fn xtask_works_on_the_checkout_it_runs_in_with_a_shared_target_dir() {
         .collect::<Vec<_>>();
 
     for (clone, package) in [(&a, "tiny-new"), (&b, "tiny-old")] {
+        // Each run builds its package anew; only the caches stay warm.
+        let _ = std::fs::remove_dir_all(target.join("wasm").join(package));
         let out = run(xtask(&["size-report", "--json"])
             .current_dir(clone)
             .env("CARGO_TARGET_DIR", &target));
