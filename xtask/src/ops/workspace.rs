@@ -37,8 +37,9 @@ impl Workspace {
             .exec()
             .with_context(|| {
                 format!(
-                    "could not read the workspace at {} with `cargo metadata`; run it there \
-                     yourself to see why",
+                    "could not read a cargo workspace at {} with `cargo metadata`: run \
+                     `cargo xtask` inside a checkout of the workspace (`cargo metadata` there \
+                     shows what is wrong)",
                     dir.display()
                 )
             })?;
