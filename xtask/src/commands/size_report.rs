@@ -123,7 +123,7 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     let report = collect::measure_all(sh, ws, args.no_build)?;
     let violations = check_budgets(&report, baseline, &budgets, &compared.accepted)?;
     let growers = baseline
-        .map(|b| diff::growers(&b.attribution, &report.attribution))
+        .map(|b| budgets.drop_noise(diff::growers(&b.attribution, &report.attribution)))
         .unwrap_or_default();
     let growers_text = diff::render_growers(&growers, GROWERS_SHOWN);
 

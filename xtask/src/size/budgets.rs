@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::size::artifact::{Kind, Profile};
+use crate::size::diff::{Change, Growers};
 use crate::size::report::{Measured, Report};
 use crate::util::table::{human_bytes, human_delta};
 
@@ -29,6 +30,12 @@ pub struct Budgets {
     /// Per artifact id: largest gzip -9 size in bytes.
     #[serde(default)]
     pub max_gzip_bytes: BTreeMap<String, u64>,
+    /// Noise threshold in bytes: a change smaller than this and than
+    /// `min-delta-percent` is not listed as a grower and does not count
+    /// against the growth limits. Absolute ceilings always apply.
+    pub min_delta_bytes: Option<u64>,
+    /// Noise threshold in percent of the old size; see `min-delta-bytes`.
+    pub min_delta_percent: Option<f64>,
 }
 
 impl Budgets {
@@ -56,6 +63,36 @@ impl Budgets {
         by_percent.max(by_bytes)
     }
 
+    /// Whether a change from `old` to `new` bytes is too small to matter:
+    /// smaller than each noise threshold that is set. With neither set,
+    /// nothing is noise.
+    pub fn is_noise(&self, old: u64, new: u64) -> bool {
+        if self.min_delta_bytes.is_none() && self.min_delta_percent.is_none() {
+            return false;
+        }
+        let delta = new.abs_diff(old);
+        let below_bytes = self.min_delta_bytes.is_none_or(|m| delta < m);
+        let below_percent = self
+            .min_delta_percent
+            .is_none_or(|p| old > 0 && (delta as f64) * 100.0 < p * old as f64);
+        below_bytes && below_percent
+    }
+
+    /// Leaves out of `growers` every crate and function whose change is
+    /// noise ([`Budgets::is_noise`]); an artifact left with none is dropped.
+    pub fn drop_noise(&self, growers: Vec<Growers>) -> Vec<Growers> {
+        let matters = |c: &Change| !self.is_noise(c.old.unwrap_or(0), c.new.unwrap_or(0));
+        growers
+            .into_iter()
+            .map(|mut g| {
+                g.crates.retain(matters);
+                g.functions.retain(matters);
+                g
+            })
+            .filter(|g| !g.crates.is_empty() || !g.functions.is_empty())
+            .collect()
+    }
+
     /// From the JSON value of `[workspace.metadata.size-budgets]` (`null`
     /// when the table is absent: no budgets but the guide's ceiling).
     pub fn from_metadata(value: &serde_json::Value) -> Result<Self> {
@@ -66,7 +103,8 @@ impl Budgets {
         };
         serde_json::from_value(value).context(
             "[workspace.metadata.size-budgets] in Cargo.toml is invalid; keys: wasm-max-bytes, \
-             max-growth-percent, max-growth-bytes, max-bytes.\"<id>\", max-gzip-bytes.\"<id>\"",
+             max-growth-percent, max-growth-bytes, min-delta-bytes, min-delta-percent, \
+             max-bytes.\"<id>\", max-gzip-bytes.\"<id>\"",
         )
     }
 }
@@ -163,7 +201,7 @@ pub fn check_budgets(
             push("gzip size", a.sizes.gzip_bytes, max, 0);
         }
         let base = baseline.and_then(|b| b.artifact(id));
-        if let Some(base) = base {
+        if let Some(base) = base.filter(|b| !budgets.is_noise(b.sizes.bytes, a.sizes.bytes)) {
             if let Some(limit) = budgets.growth_limit(base.sizes.bytes) {
                 push(
                     "growth",
@@ -481,5 +519,67 @@ mod tests {
         };
         assert!(exact.covers("wasm-demo", "wasm-demo/wasm/release/opt"));
         assert!(!exact.covers("wasm-demo", "wasm-demo/wasm/release/raw"));
+    }
+
+    #[test]
+    fn noise_is_smaller_than_every_threshold_set() {
+        let both = budgets("min-delta-bytes = 64\nmin-delta-percent = 0.5");
+        assert!(both.is_noise(100_000, 100_063), "63 B and 0.06 %");
+        assert!(!both.is_noise(100_000, 100_064), "64 B is not below 64 B");
+        assert!(!both.is_noise(1_000, 1_010), "1 % is not below 0.5 %");
+        assert!(both.is_noise(100_000, 99_990), "shrinking counts the same");
+        assert!(!both.is_noise(0, 10), "nothing before: no percentage");
+        let bytes_only = budgets("min-delta-bytes = 64");
+        assert!(bytes_only.is_noise(0, 10) && !bytes_only.is_noise(0, 100));
+        assert!(!budgets("").is_noise(100, 101), "no thresholds, no noise");
+    }
+
+    #[test]
+    fn growth_below_the_noise_thresholds_does_not_fail_the_gate_but_ceilings_do() {
+        let b = budgets(
+            "max-growth-bytes = 0\nmin-delta-bytes = 100\nmin-delta-percent = 50.0\n\
+             [max-bytes]\n\"wasm-demo/wasm/release/opt\" = 1000",
+        );
+        let base = report(vec![artifact(DEMO, 990, 1), artifact(RLIB, 10_000, 1)]);
+        let now = report(vec![artifact(DEMO, 1050, 1), artifact(RLIB, 10_200, 1)]);
+        let v = check_budgets(&now, Some(&base), &b, &[]).unwrap();
+        let got: Vec<(&str, &str)> = v
+            .iter()
+            .map(|v| (v.artifact.as_str(), v.limit_name))
+            .collect();
+        // The demo's +60 B is noise for the growth limit, not for its ceiling;
+        // the rlib's +200 B is above min-delta-bytes, so it counts.
+        assert_eq!(got, [(DEMO, "size"), (RLIB, "growth")]);
+    }
+
+    #[test]
+    fn growers_below_the_noise_thresholds_are_not_listed() {
+        let change = |name: &str, old: Option<u64>, new: Option<u64>| Change {
+            name: name.into(),
+            old,
+            new,
+            delta: new.unwrap_or(0) as i64 - old.unwrap_or(0) as i64,
+        };
+        let growers = vec![
+            Growers {
+                artifact: DEMO.into(),
+                crates: vec![change("std", Some(10_000), Some(10_010))],
+                functions: vec![
+                    change("f", Some(500), Some(520)),
+                    change("g", Some(500), Some(900)),
+                    change("new", None, Some(4000)),
+                ],
+            },
+            Growers {
+                artifact: RLIB.into(),
+                crates: vec![change("core", Some(9_000), Some(9_001))],
+                functions: vec![],
+            },
+        ];
+        let kept = budgets("min-delta-bytes = 64\nmin-delta-percent = 5.0").drop_noise(growers);
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        let names: Vec<&str> = kept[0].functions.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["g", "new"]);
+        assert!(kept[0].crates.is_empty());
     }
 }
