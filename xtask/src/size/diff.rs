@@ -131,14 +131,23 @@ pub fn render_growers(growers: &[Growers], top: usize) -> String {
         if g.crates.is_empty() && g.functions.is_empty() {
             continue;
         }
-        out.push_str(&format!("\nwhat changed in {}, by crate:\n", g.artifact));
-        out.push_str(&indent(&change_table("crate", &g.crates, top).render()));
-        more(&mut out, g.crates.len(), top);
-        out.push_str("by function:\n");
-        out.push_str(&indent(
-            &change_table("function", &g.functions, top).render(),
-        ));
-        more(&mut out, g.functions.len(), top);
+        // A table with no rows would be a header saying nothing.
+        if !g.crates.is_empty() {
+            out.push_str(&format!("\nwhat changed in {}, by crate:\n", g.artifact));
+            out.push_str(&indent(&change_table("crate", &g.crates, top).render()));
+            more(&mut out, g.crates.len(), top);
+        }
+        if !g.functions.is_empty() {
+            if g.crates.is_empty() {
+                out.push_str(&format!("\nwhat changed in {}, by function:\n", g.artifact));
+            } else {
+                out.push_str("by function:\n");
+            }
+            out.push_str(&indent(
+                &change_table("function", &g.functions, top).render(),
+            ));
+            more(&mut out, g.functions.len(), top);
+        }
     }
     out
 }
