@@ -1359,3 +1359,76 @@ fn shipped_wasm_is_byte_identical_whatever_the_clone_path_and_cargo_home() {
         b.len()
     );
 }
+
+// ---- size-report --comment ---------------------------------------------------
+
+#[test]
+fn comment_into_a_missing_directory_is_one_line_and_writes_nothing() {
+    let reports = reports_with_old_files();
+    let missing = reports.path().join("no-such-dir/comment.md");
+    let out = run(xtask(&["size-report", "--no-build", "--reports-dir"])
+        .arg(reports.path())
+        .arg("--comment")
+        .arg(&missing));
+    assert_could_not_run(&out, &["--comment", "no-such-dir", "does not exist"]);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert_old_files_intact(reports.path());
+    assert!(!missing.parent().unwrap().exists());
+}
+
+/// A real measurement against a baseline that had the shipped demo half its
+/// size and no tokio: the gate fails, and the comment says so first, with
+/// the marker, the table, tokio as a new crate, and the details.
+#[test]
+#[ignore = "end to end: `cargo xtask test` runs it in a step of its own"]
+fn comment_for_a_failing_gate_names_the_growth_and_the_new_crate() {
+    let built = run(&mut xtask(&["build-wasm"]));
+    assert!(built.status.success(), "{}", stderr(&built));
+    let reports = tempfile::tempdir().unwrap();
+    let first =
+        run(xtask(&["size-report", "--no-build", "--bless", "--reports-dir"]).arg(reports.path()));
+    assert!(first.status.success(), "{}", stderr(&first));
+    let baseline_path = reports.path().join("size-baseline.json");
+    let mut baseline: Value =
+        serde_json::from_slice(&std::fs::read(&baseline_path).unwrap()).unwrap();
+    for a in baseline["artifacts"].as_array_mut().unwrap() {
+        if a["stage"] == "opt" {
+            a["bytes"] = (a["bytes"].as_u64().unwrap() / 2).into();
+        }
+    }
+    for a in baseline["attribution"].as_array_mut().unwrap() {
+        a["crates"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|c| c["name"] != "tokio");
+    }
+    std::fs::write(&baseline_path, serde_json::to_vec(&baseline).unwrap()).unwrap();
+
+    let comment = reports.path().join("comment.md");
+    let out = run(
+        xtask(&["size-report", "--no-build", "--check", "--reports-dir"])
+            .arg(reports.path())
+            .arg("--comment")
+            .arg(&comment),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&comment).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("<!-- cortex-size-report -->"));
+    let verdict = lines.next().unwrap();
+    assert!(
+        verdict.contains("failed") && verdict.contains("wasm-demo/wasm/release/opt"),
+        "{verdict}"
+    );
+    assert!(text.contains("+100.0%"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("tokio") && l.contains("new")),
+        "{text}"
+    );
+    assert!(
+        text.contains("<details>") && text.contains("Crates of"),
+        "{text}"
+    );
+    assert!(text.chars().count() <= 65_536);
+}

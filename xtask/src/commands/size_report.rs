@@ -12,6 +12,7 @@ use super::Outcome;
 use crate::ops::workspace::Workspace;
 use crate::ops::{collect, reports, revision};
 use crate::size::budgets::{check_budgets, Acceptance, TRAILER};
+use crate::size::comment::{comment, Gate, GITHUB_LIMIT};
 use crate::size::diff;
 use crate::size::render::{accepted_lines, markdown, section_table, size_table};
 use crate::size::report::Report;
@@ -43,6 +44,10 @@ pub struct Args {
     /// temporary git worktree with this toolchain, instead of the committed baseline
     #[arg(long, value_name = "REV", conflicts_with = "bless")]
     pub against: Option<String>,
+    /// Also write a Markdown comment for a pull request to FILE: verdict,
+    /// table, what grew, details; under GitHub's 65,536-character limit
+    #[arg(long, value_name = "FILE")]
+    pub comment: Option<PathBuf>,
 }
 
 /// What the measurement is compared with: the committed baseline, or a
@@ -116,6 +121,11 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         // Before measuring: a refused --record should not cost a build.
         reports::ensure_recordable(sh, &ws.root, &dir)?;
     }
+    if let Some(file) = &args.comment {
+        // Before measuring: a comment that cannot be written should not
+        // cost a build, and nothing is written when it cannot.
+        check_comment_path(file)?;
+    }
     let budgets = ws.budgets()?;
     let baseline_path = dir.join("size-baseline.json");
     let compared = comparison(sh, ws, args, &baseline_path)?;
@@ -150,6 +160,18 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         &budgets,
     )?);
     reports::append_step_summary(&md)?;
+    if let Some(file) = &args.comment {
+        let gate = Gate {
+            report: &report,
+            baseline,
+            budgets: &budgets,
+            violations: &violations,
+            growers: &growers_text,
+            compared: compared.note.as_str(),
+        };
+        write_atomic(file, comment(&gate, GITHUB_LIMIT).as_bytes())?;
+        wrote.push(file.clone());
+    }
 
     let text = format!(
         "{}{}{growers_text}\n{baseline_note}\nwrote {}\n",
@@ -195,4 +217,20 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Passed)
+}
+
+/// Fails, naming the fix, unless `file`'s directory exists.
+fn check_comment_path(file: &Path) -> Result<()> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "--comment {}: the directory {} does not exist; create it or write the comment elsewhere",
+            file.display(),
+            dir.display()
+        );
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@ pub mod artifact;
 pub mod attribution;
 pub mod budgets;
 pub mod chart;
+pub mod comment;
 pub mod diff;
 pub mod history;
 pub mod render;
