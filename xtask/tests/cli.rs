@@ -1432,3 +1432,84 @@ fn comment_for_a_failing_gate_names_the_growth_and_the_new_crate() {
     );
     assert!(text.chars().count() <= 65_536);
 }
+
+/// The workflow step that posts the size comment, run with a stand-in `gh`
+/// that logs its calls: it creates the comment when none carries the
+/// marker, updates the one that does, and a token that cannot write (a
+/// fork's) warns without failing the job.
+#[test]
+fn workflow_comment_step_creates_updates_and_survives_a_read_only_token() {
+    let text = std::fs::read_to_string(workspace_root().join(".github/workflows/ci.yml")).unwrap();
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
+    let script = docs[0]["jobs"]["test"]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Size comment (pull request)"))
+        .and_then(|s| s["run"].as_str())
+        .expect("a step named `Size comment (pull request)`")
+        .to_owned();
+    // `gh api` stand-in: lists $GH_COMMENTS for a GET of the comments, logs
+    // every call, and fails writes when $GH_READ_ONLY is set.
+    let stub = r#"#!/bin/bash
+echo "$*" >> "$GH_LOG"
+case "$*" in
+  *--method*) [ -n "$GH_READ_ONLY" ] && { echo "HTTP 403: Resource not accessible by integration" >&2; exit 1; }; exit 0 ;;
+  *--jq*) printf '%s' "$GH_COMMENTS" ;;
+esac
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("gh"), stub).unwrap();
+    std::fs::set_permissions(
+        bin.join("gh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("reports")).unwrap();
+    std::fs::write(
+        dir.path().join("reports/pr-comment.md"),
+        "<!-- cortex-size-report -->\nok\n",
+    )
+    .unwrap();
+    let step = |comments: &str, read_only: bool| {
+        let log = dir.path().join("gh.log");
+        let _ = std::fs::remove_file(&log);
+        let out = Command::new("bash")
+            .args(["-e", "-c", &script])
+            .current_dir(dir.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("GH_LOG", &log)
+            .env("GH_COMMENTS", comments)
+            .env("GH_READ_ONLY", if read_only { "1" } else { "" })
+            .env("PR", "7")
+            .env("REPO", "o/r")
+            .output()
+            .unwrap();
+        (out, std::fs::read_to_string(&log).unwrap_or_default())
+    };
+    let (out, log) = step("", false);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        log.contains("--method POST repos/o/r/issues/7/comments -F body=@reports/pr-comment.md"),
+        "{log}"
+    );
+    let (out, log) = step("4242\n", false);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        log.contains("--method PATCH repos/o/r/issues/comments/4242"),
+        "{log}"
+    );
+    let (out, _) = step("", true);
+    assert!(
+        out.status.success(),
+        "a read-only token failed the job: {}",
+        stderr(&out)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("::warning::") && said.contains("fork"),
+        "{said}"
+    );
+}
