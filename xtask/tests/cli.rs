@@ -1513,3 +1513,72 @@ esac
         "{said}"
     );
 }
+
+// ---- size-report --backfill -----------------------------------------------
+
+/// Three commits, the second of which does not build: backfill files one
+/// line per commit, oldest first, the broken one recorded as such; run
+/// again it skips them all; a bad N is one line and exit 2.
+#[test]
+fn backfill_files_one_line_per_commit_and_records_a_broken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let commit = |msg: &str| {
+        history_git(&repo, &["add", "-A"]);
+        history_git(&repo, &["commit", "-qm", msg]);
+    };
+    write_tiny_workspace(&repo, "tiny-backfill");
+    history_git(&repo, &["init", "-q"]);
+    commit("one");
+    std::fs::write(repo.join("app/src/main.rs"), "fn main() { not rust }\n").unwrap();
+    commit("broken");
+    write_tiny_workspace(&repo, "tiny-backfill");
+    std::fs::write(
+        repo.join("app/src/main.rs"),
+        "fn main() {\n    println!(\"three\");\n}\n",
+    )
+    .unwrap();
+    commit("three");
+    let shorts: Vec<String> = ["HEAD~2", "HEAD~1", "HEAD"]
+        .iter()
+        .map(|r| history_git(&repo, &["rev-parse", "--short", r]))
+        .collect();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir_all(&reports).unwrap();
+    // Kept between runs: the commits are the same every run (fixed dates
+    // and identity), so a second run of this test builds nothing new.
+    let target = cargo_target_dir().join("backfill");
+    let backfill = |n: &str| {
+        run(xtask(&["size-report", "--backfill", n, "--reports-dir"])
+            .arg(&reports)
+            .current_dir(&repo)
+            .env("CARGO_TARGET_DIR", &target))
+    };
+
+    let out = backfill("3");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = history_lines(&reports);
+    let commits: Vec<&str> = lines
+        .iter()
+        .map(|l| l["commit"].as_str().unwrap())
+        .collect();
+    assert_eq!(commits, shorts, "one line per commit, oldest first");
+    assert!(lines[0]["artifacts"]["tiny-backfill/wasm/release/opt"]["bytes"].as_u64() > Some(0));
+    assert!(lines[1]["artifacts"].is_null(), "{}", lines[1]);
+    assert!(lines[1]["failed"].is_string(), "{}", lines[1]);
+    assert!(lines[2]["artifacts"]["tiny-backfill/wasm/release/opt"]["bytes"].as_u64() > Some(0));
+    assert!(reports.join("size-history.svg").is_file());
+
+    let again = backfill("3");
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stderr(&again).matches("already in the history").count(), 3);
+    assert_eq!(history_lines(&reports), lines);
+
+    let before = std::fs::read(reports.join("history.jsonl")).unwrap();
+    assert_could_not_run(&backfill("0"), &["--backfill 0", "1 or more"]);
+    assert_could_not_run(&backfill("4"), &["--backfill 4", "only 3", "at most 3"]);
+    assert_eq!(
+        std::fs::read(reports.join("history.jsonl")).unwrap(),
+        before
+    );
+}

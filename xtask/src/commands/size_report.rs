@@ -10,10 +10,11 @@ use xshell::Shell;
 
 use super::Outcome;
 use crate::ops::workspace::Workspace;
-use crate::ops::{collect, reports, revision};
+use crate::ops::{collect, provenance, reports, revision};
 use crate::size::budgets::{check_budgets, Acceptance, TRAILER};
 use crate::size::comment::{comment, Gate, GITHUB_LIMIT};
 use crate::size::diff;
+use crate::size::history::{Entry, HISTORY_FILE};
 use crate::size::render::{accepted_lines, markdown, section_table, size_table};
 use crate::size::report::Report;
 use crate::util::files::write_atomic;
@@ -44,6 +45,11 @@ pub struct Args {
     /// temporary git worktree with this toolchain, instead of the committed baseline
     #[arg(long, value_name = "REV", conflicts_with = "bless")]
     pub against: Option<String>,
+    /// Measure the last N first-parent commits of this branch, each built in
+    /// the revision worktree, into the history (one line each; commits that
+    /// already have one are skipped), then redraw the chart
+    #[arg(long, value_name = "N", conflicts_with_all = ["bless", "against", "check", "record"])]
+    pub backfill: Option<usize>,
     /// Also write a Markdown comment for a pull request to FILE: verdict,
     /// table, what grew, details; under GitHub's 65,536-character limit
     #[arg(long, value_name = "FILE")]
@@ -117,6 +123,9 @@ const GROWERS_SHOWN: usize = 10;
 pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     let dir = ws.reports_dir(args.reports_dir.as_deref());
     let _lock = reports::lock(&dir)?;
+    if let Some(n) = args.backfill {
+        return backfill(sh, ws, &dir, n);
+    }
     if args.record {
         // Before measuring: a refused --record should not cost a build.
         reports::ensure_recordable(sh, &ws.root, &dir)?;
@@ -233,4 +242,70 @@ fn check_comment_path(file: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--backfill N`: the last `n` first-parent commits, oldest first, each
+/// measured in the revision worktree (its target dirs reused from one to
+/// the next) and filed in the history as it is done, so an interrupted run
+/// keeps every line it wrote. A commit that does not build gets a line
+/// saying so and the run goes on. The chart is redrawn at the end.
+fn backfill(sh: &Shell, ws: &Workspace, dir: &Path, n: usize) -> Result<Outcome> {
+    if n == 0 {
+        bail!("--backfill 0 measures nothing; give the number of commits to measure, 1 or more");
+    }
+    let commits = git::first_parent_commits(sh, &ws.root)?;
+    if n > commits.len() {
+        bail!(
+            "--backfill {n}: this branch has only {} first-parent commit(s); give at most {}",
+            commits.len(),
+            commits.len()
+        );
+    }
+    let budgets = ws.budgets()?;
+    let history = dir.join(HISTORY_FILE);
+    let recorded = reports::load_history(&history)?;
+    let mut written = 0;
+    let todo: Vec<&String> = commits[..n].iter().rev().collect();
+    for (i, commit) in todo.iter().enumerate() {
+        let short = git::short(sh, &ws.root, commit)?;
+        let step = format!("[{}/{}] {short}", i + 1, todo.len());
+        if recorded.iter().any(|e| e.commit == short) {
+            eprintln!("{step}: already in the history, skipped");
+            continue;
+        }
+        let date = git::commit_date(sh, &ws.root, commit)?;
+        let entry = match revision::measure(sh, ws, commit) {
+            Ok(mut report) => {
+                report.commit = Some(short.clone());
+                eprintln!("{step}: measured");
+                Entry::from_report(&report, date)?
+            }
+            Err(_) if revision::interrupted() => {
+                bail!("interrupted at {short}; the {written} line(s) written before it are kept")
+            }
+            Err(e) => {
+                let why = format!("{e:#}");
+                let first = why.lines().next().unwrap_or("").to_owned();
+                eprintln!("{step}: does not build, recorded as such: {first}");
+                Entry {
+                    commit: short.clone(),
+                    date,
+                    rustc: provenance::rustc_version(sh).unwrap_or_else(|| "unknown".into()),
+                    artifacts: Default::default(),
+                    build_seconds: Default::default(),
+                    failed: Some(first),
+                }
+            }
+        };
+        reports::record(&history, entry)?;
+        written += 1;
+    }
+    for file in reports::update(sh, &ws.root, dir, None, &budgets)? {
+        eprintln!("wrote {}", ws.relative(&file));
+    }
+    eprintln!(
+        "backfill: {written} new line(s) in {}",
+        ws.relative(&history)
+    );
+    Ok(Outcome::Passed)
 }

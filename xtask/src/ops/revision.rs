@@ -73,6 +73,11 @@ fn install_interrupt_handler() {
     });
 }
 
+/// Whether Ctrl-C (or SIGTERM/SIGHUP) arrived while a revision was built.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// Builds and measures `commit` in a temporary worktree, with this
 /// toolchain and the collector HEAD is measured with, so both sides are
 /// measured the same way.

@@ -28,6 +28,10 @@ pub struct Entry {
     /// seconds; written by `bench-build`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub build_seconds: BTreeMap<String, f64>,
+    /// Why this commit has no sizes: it did not build when
+    /// `size-report --backfill` tried (the first line of the error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 /// One artifact's sizes at one commit.
@@ -63,6 +67,7 @@ impl Entry {
                 })
                 .collect(),
             build_seconds: BTreeMap::new(),
+            failed: None,
         })
     }
 
@@ -80,6 +85,10 @@ impl Entry {
         }
         if !new.build_seconds.is_empty() {
             self.build_seconds = new.build_seconds;
+        }
+        // Sizes measured now replace an earlier failure.
+        if new.failed.is_some() || !self.artifacts.is_empty() {
+            self.failed = new.failed;
         }
     }
 }
@@ -168,6 +177,7 @@ pub(crate) mod tests {
                 ),
             ]),
             build_seconds: BTreeMap::new(),
+            failed: None,
         }
     }
 
@@ -178,6 +188,7 @@ pub(crate) mod tests {
             rustc: String::new(),
             artifacts: BTreeMap::new(),
             build_seconds: BTreeMap::from([("wasm-demo/release/incremental".to_owned(), seconds)]),
+            failed: None,
         }
     }
 

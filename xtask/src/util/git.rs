@@ -15,6 +15,15 @@ pub fn head_short(sh: &Shell, root: &Path) -> Option<String> {
         .ok()
 }
 
+/// The short hash of `commit`, as `rev-parse --short` gives it.
+pub fn short(sh: &Shell, root: &Path, commit: &str) -> Result<String> {
+    cmd!(sh, "git -C {root} rev-parse --short {commit}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .with_context(|| format!("`{commit}` is not a commit in {}", root.display()))
+}
+
 /// The full hash of `rev`, or an error if it names no commit.
 pub fn resolve(sh: &Shell, root: &Path, rev: &str) -> Result<String> {
     let spec = format!("{rev}^{{commit}}");
@@ -23,6 +32,22 @@ pub fn resolve(sh: &Shell, root: &Path, rev: &str) -> Result<String> {
         .ignore_stderr()
         .read()
         .with_context(|| format!("`{rev}` is not a commit in {}", root.display()))
+}
+
+/// Every first-parent commit of HEAD, newest first, as full hashes.
+pub fn first_parent_commits(sh: &Shell, root: &Path) -> Result<Vec<String>> {
+    let list = cmd!(sh, "git -C {root} rev-list --first-parent HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .with_context(|| {
+            format!(
+                "cannot list the commits of {} (`git rev-list --first-parent HEAD` failed); \
+                 run it in a git checkout with a commit",
+                root.display()
+            )
+        })?;
+    Ok(list.lines().map(str::to_owned).collect())
 }
 
 /// The committer date of `commit`, ISO 8601.

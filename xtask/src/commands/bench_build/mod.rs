@@ -344,6 +344,7 @@ fn record(sh: &Shell, ws: &Workspace, reports: &Path, report: &Report) -> Result
             .iter()
             .map(|r| (r.id(), r.summary.median))
             .collect(),
+        failed: None,
     };
     // size-report's lock: the history is read, changed and written whole.
     let _lock = reports::lock(reports)?;
@@ -408,6 +409,7 @@ mod tests {
             )]
             .into(),
             build_seconds: Default::default(),
+            failed: None,
         };
         reports::record(&history_file, sizes).unwrap();
         let report = Report {
