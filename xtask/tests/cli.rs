@@ -1582,3 +1582,109 @@ fn backfill_files_one_line_per_commit_and_records_a_broken_one() {
         before
     );
 }
+
+// ---- size-report --record --publish: the history on a branch of its own ----
+
+/// The lines of the history on `size-history` in the bare repository `bare`.
+fn published_lines(bare: &Path) -> Vec<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(bare)
+        .args(["show", "size-history:history.jsonl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["commit"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// A local bare repository stands in for the remote: the line goes to
+/// `size-history` (never main), another run's line is kept, a push that
+/// loses a race is retried once, and one refused twice is one line, exit 2.
+#[test]
+fn record_publishes_to_the_history_branch_and_retries_once_on_a_race() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, bare) = (dir.path().join("repo"), dir.path().join("remote.git"));
+    history_git(
+        dir.path(),
+        &["init", "-q", "--bare", bare.to_str().unwrap()],
+    );
+    write_tiny_workspace(&repo, "tiny-publish");
+    history_git(&repo, &["init", "-q"]);
+    history_git(&repo, &["add", "-A"]);
+    history_git(&repo, &["commit", "-qm", "one"]);
+    history_git(&repo, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    let target = cargo_target_dir().join("publish");
+    let publish = |msg: &str| {
+        std::fs::write(repo.join("app/notes.txt"), msg).unwrap();
+        history_git(&repo, &["add", "-A"]);
+        history_git(&repo, &["commit", "-qm", msg]);
+        run(xtask(&["size-report", "--record", "--publish", "origin"])
+            .current_dir(&repo)
+            .env("CARGO_TARGET_DIR", &target))
+    };
+    let short = || history_git(&repo, &["rev-parse", "--short", "HEAD"]);
+
+    let out = publish("first");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = short();
+    assert_eq!(published_lines(&bare), std::slice::from_ref(&first));
+    let heads = history_git(&bare, &["for-each-ref", "--format=%(refname)"]);
+    assert_eq!(heads, "refs/heads/size-history", "only the history branch");
+
+    // Another run's line, pushed in between, is kept.
+    let other = dir.path().join("other");
+    history_git(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            "size-history",
+            bare.to_str().unwrap(),
+            other.to_str().unwrap(),
+        ],
+    );
+    let mut text = std::fs::read_to_string(other.join("history.jsonl")).unwrap();
+    text.push_str("{\"commit\":\"fffffff\",\"date\":\"2024-01-01T00:00:00Z\",\"rustc\":\"r\"}\n");
+    std::fs::write(other.join("history.jsonl"), text).unwrap();
+    history_git(&other, &["commit", "-qam", "another run"]);
+    history_git(&other, &["push", "-q", "origin", "size-history"]);
+    let out = publish("second");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let second = short();
+    assert_eq!(
+        published_lines(&bare),
+        [first.clone(), "fffffff".into(), second.clone()]
+    );
+
+    // A push that loses a race: the remote refuses the first one.
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nif [ ! -e \"$GIT_DIR/lost-once\" ]; then touch \"$GIT_DIR/lost-once\"; \
+         echo 'another push won the race' >&2; exit 1; fi\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = publish("third");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("retrying once"), "{}", stderr(&out));
+    let third = short();
+    assert_eq!(published_lines(&bare).last(), Some(&third));
+    assert_eq!(published_lines(&bare).len(), 4);
+
+    // Refused twice: one line, exit 2, the remote unchanged.
+    std::fs::write(&hook, "#!/bin/sh\necho 'no' >&2\nexit 1\n").unwrap();
+    let out = publish("fourth");
+    assert_could_not_run(&out, &["size-history", "twice"]);
+    assert_eq!(published_lines(&bare).len(), 4);
+}

@@ -10,7 +10,7 @@ use xshell::Shell;
 
 use super::Outcome;
 use crate::ops::workspace::Workspace;
-use crate::ops::{collect, provenance, reports, revision};
+use crate::ops::{collect, provenance, publish, reports, revision};
 use crate::size::budgets::{check_budgets, Acceptance, TRAILER};
 use crate::size::comment::{comment, Gate, GITHUB_LIMIT};
 use crate::size::diff;
@@ -50,6 +50,11 @@ pub struct Args {
     /// already have one are skipped), then redraw the chart
     #[arg(long, value_name = "N", conflicts_with_all = ["bless", "against", "check", "record"])]
     pub backfill: Option<usize>,
+    /// With --record: also file the line in the history on the `size-history`
+    /// branch of REMOTE (a remote's name or a URL) and push it, retrying once
+    /// if another run pushed first; never on main
+    #[arg(long, value_name = "REMOTE", requires = "record")]
+    pub publish: Option<String>,
     /// Also write a Markdown comment for a pull request to FILE: verdict,
     /// table, what grew, details; under GitHub's 65,536-character limit
     #[arg(long, value_name = "FILE")]
@@ -169,6 +174,11 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         &budgets,
     )?);
     reports::append_step_summary(&md)?;
+    if let Some(remote) = &args.publish {
+        let commit = report.commit.as_deref().unwrap_or("unknown");
+        let entry = Entry::from_report(&report, git::commit_date(sh, &ws.root, commit)?)?;
+        publish::publish(sh, ws, remote, &entry, &budgets)?;
+    }
     if let Some(file) = &args.comment {
         let gate = Gate {
             report: &report,

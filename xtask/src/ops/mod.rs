@@ -10,6 +10,7 @@ pub mod collect;
 pub mod features;
 pub mod measure;
 pub mod provenance;
+pub mod publish;
 pub mod reports;
 pub mod revision;
 pub mod runtime;
