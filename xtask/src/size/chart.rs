@@ -255,6 +255,25 @@ struct Panel<'a> {
     y_label: &'a dyn Fn(&f64) -> String,
 }
 
+/// Where the compiler changes along the history: the index of the first
+/// entry built with each rustc, and its version (`1.95.0` of `rustc 1.95.0
+/// (59807616e 2026-04-14)`). Entries without a rustc are passed over.
+fn rustc_changes(entries: &[Entry]) -> Vec<(usize, &str)> {
+    let mut out: Vec<(usize, &str)> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let version = e
+            .rustc
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or(e.rustc.as_str());
+        if version.is_empty() || out.last().is_some_and(|(_, v)| *v == version) {
+            continue;
+        }
+        out.push((i, version));
+    }
+    out
+}
+
 fn draw_panel(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     entries: &[Entry],
@@ -300,6 +319,25 @@ fn draw_panel(
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 16))
         .draw()?;
+    // Each stretch of points is marked with the rustc it was built with: a
+    // label where it starts, and a dotted line where the compiler changed,
+    // since compiler upgrades move sizes.
+    for (i, version) in rustc_changes(entries) {
+        let x = if i == 0 { left } else { at(i) - 1 };
+        if i > 0 {
+            chart.draw_series(DashedLineSeries::new(
+                [(x, 0.0), (x, top)],
+                3,
+                4,
+                BLACK.mix(0.45).stroke_width(1),
+            ))?;
+        }
+        chart.draw_series(std::iter::once(Text::new(
+            format!("rustc {version}"),
+            (x, top),
+            (FONT, 13).into_font().color(&BLACK.mix(0.7)),
+        )))?;
+    }
     for (value, item) in panel.flat {
         chart.draw_series(DashedLineSeries::new(
             [(left, *value), (right, *value)],
@@ -527,5 +565,26 @@ mod tests {
         let many = x_ticks(100);
         assert!(many.len() <= MAX_X_LABELS, "{many:?}");
         assert_eq!(*many.last().unwrap(), 99);
+    }
+
+    #[test]
+    fn a_change_of_rustc_is_marked_where_it_happens() {
+        let with_rustc = |commit: &str, rustc: &str| {
+            let mut e = sizes(commit, 60_000, 24_000);
+            e.rustc = rustc.into();
+            e
+        };
+        let entries = vec![
+            with_rustc("a000001", "rustc 1.95.0 (59807616e 2026-04-14)"),
+            with_rustc("a000002", "rustc 1.95.0 (59807616e 2026-04-14)"),
+            with_rustc("a000003", ""),
+            with_rustc("a000004", "rustc 1.96.0 (0123abcde 2026-05-28)"),
+        ];
+        assert_eq!(rustc_changes(&entries), [(0, "1.95.0"), (3, "1.96.0")]);
+        let svg = render_svg(&entries, &budgets()).unwrap();
+        assert!(has_text(&svg, "rustc 1.95.0") && has_text(&svg, "rustc 1.96.0"));
+        // A history without a change carries only its one label.
+        let one = render_svg(&entries[..2], &budgets()).unwrap();
+        assert!(has_text(&one, "rustc 1.95.0") && !has_text(&one, "rustc 1.96.0"));
     }
 }
