@@ -166,18 +166,14 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     write_atomic(&dir.join("size.json"), json.as_bytes())?;
     write_atomic(&dir.join("size.md"), md.as_bytes())?;
     let mut wrote = vec![dir.join("size.md"), dir.join("size.json")];
-    wrote.extend(reports::update(
-        sh,
-        &ws.root,
-        &dir,
-        args.record.then_some(&report),
-        &budgets,
-    )?);
+    let entry = match args.record {
+        true => Some(reports::history_entry(sh, &ws.root, &report)?),
+        false => None,
+    };
+    wrote.extend(reports::update(&dir, entry.clone(), &budgets)?);
     reports::append_step_summary(&md)?;
-    if let Some(remote) = &args.publish {
-        let commit = report.commit.as_deref().unwrap_or("unknown");
-        let entry = Entry::from_report(&report, git::commit_date(sh, &ws.root, commit)?)?;
-        publish::publish(sh, ws, remote, &entry, &budgets)?;
+    if let (Some(remote), Some(entry)) = (&args.publish, entry) {
+        publish::publish(sh, ws, remote, entry, &budgets)?;
     }
     if let Some(file) = &args.comment {
         let gate = Gate {
@@ -310,7 +306,7 @@ fn backfill(sh: &Shell, ws: &Workspace, dir: &Path, n: usize) -> Result<Outcome>
         reports::record(&history, entry)?;
         written += 1;
     }
-    for file in reports::update(sh, &ws.root, dir, None, &budgets)? {
+    for file in reports::update(dir, None, &budgets)? {
         eprintln!("wrote {}", ws.relative(&file));
     }
     eprintln!(

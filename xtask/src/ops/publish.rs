@@ -12,9 +12,8 @@ use xshell::{cmd, Shell};
 use crate::ops::reports;
 use crate::ops::workspace::Workspace;
 use crate::size::budgets::Budgets;
-use crate::size::chart::{chartable, render_svg, CHART_FILE};
 use crate::size::history::{Entry, HISTORY_FILE};
-use crate::util::files::{remove_dir, write_atomic};
+use crate::util::files::remove_dir;
 
 /// The branch the history lives on.
 pub const BRANCH: &str = "size-history";
@@ -25,13 +24,13 @@ pub fn publish(
     sh: &Shell,
     ws: &Workspace,
     remote: &str,
-    entry: &Entry,
+    entry: Entry,
     budgets: &Budgets,
 ) -> Result<()> {
     let url = remote_url(sh, &ws.root, remote);
     let work = ws.target_dir.join("history-publish");
     for attempt in 1..=2 {
-        match try_publish(sh, &work, &url, entry, budgets)? {
+        match try_publish(sh, &work, &url, &entry, budgets)? {
             Pushed::Yes => {
                 eprintln!("published {}'s line to {BRANCH} on {remote}", entry.commit);
                 remove_dir(&work)?;
@@ -87,15 +86,7 @@ fn try_publish(
         // No branch yet: this line starts it.
         git(&["checkout", "-q", "--orphan", BRANCH]).run()?;
     }
-    let history = work.join(HISTORY_FILE);
-    reports::record(&history, entry.clone())?;
-    let entries = reports::load_history(&history)?;
-    if chartable(&entries) {
-        write_atomic(
-            &work.join(CHART_FILE),
-            render_svg(&entries, budgets)?.as_bytes(),
-        )?;
-    }
+    reports::update(work, Some(entry.clone()), budgets)?;
     git(&["add", "-A"]).run()?;
     let message = format!("history: {}", entry.commit);
     git(&["commit", "-q", "--allow-empty", "-m", &message]).run()?;

@@ -98,27 +98,27 @@ pub fn ensure_recordable(sh: &Shell, root: &Path, reports_dir: &Path) -> Result<
     Ok(())
 }
 
-/// What size-report does with the history on every run: with `record`, files
-/// that measurement under its commit; then, if the history has a line, redraws
-/// the chart. Returns the files written. The caller holds the reports lock.
-pub fn update(
-    sh: &Shell,
-    root: &Path,
-    reports_dir: &Path,
-    record_report: Option<&Report>,
-    budgets: &Budgets,
-) -> Result<Vec<PathBuf>> {
+/// The history line of `report`: its sizes under its commit, dated by the
+/// commit (not the measurement), so recording it again leaves it stable.
+pub fn history_entry(sh: &Shell, root: &Path, report: &Report) -> Result<Entry> {
+    let Some(commit) = &report.commit else {
+        bail!(
+            "cannot record: the commit is unknown (`git rev-parse HEAD` failed in {}); \
+             run `--record` in a git checkout",
+            root.display()
+        );
+    };
+    Entry::from_report(report, git::commit_date(sh, root, commit)?)
+}
+
+/// What every history writer does: files `entry`, if any, in the history
+/// of `reports_dir`, then, if the history has a line, redraws the chart
+/// beside it. Returns the files written. The caller holds the lock of that
+/// directory (or owns it alone).
+pub fn update(reports_dir: &Path, entry: Option<Entry>, budgets: &Budgets) -> Result<Vec<PathBuf>> {
     let path = reports_dir.join(HISTORY_FILE);
     let mut written = Vec::new();
-    if let Some(report) = record_report {
-        let Some(commit) = &report.commit else {
-            bail!(
-                "cannot record: the commit is unknown (`git rev-parse HEAD` failed in {}); \
-                 run `--record` in a git checkout",
-                root.display()
-            );
-        };
-        let entry = Entry::from_report(report, git::commit_date(sh, root, commit)?)?;
+    if let Some(entry) = entry {
         record(&path, entry)?;
         written.push(path.clone());
     }

@@ -349,11 +349,13 @@ fn record(sh: &Shell, ws: &Workspace, reports: &Path, report: &Report) -> Result
     // size-report's lock: the history is read, changed and written whole.
     let _lock = reports::lock(reports)?;
     let path = reports.join(HISTORY_FILE);
-    reports::record(&path, entry)?;
-    eprintln!("recorded the medians in {}", path.display());
     let budgets = ws.budgets()?;
-    for written in reports::update(sh, &ws.root, reports, None, &budgets)? {
-        eprintln!("wrote {}", written.display());
+    for written in reports::update(reports, Some(entry), &budgets)? {
+        if written == path {
+            eprintln!("recorded the medians in {}", path.display());
+        } else {
+            eprintln!("wrote {}", written.display());
+        }
     }
     Ok(())
 }
