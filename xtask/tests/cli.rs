@@ -27,6 +27,13 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Writes `text` to `path` as an executable script.
+fn write_script(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// Exit 2 with an `error:` line that contains each of `words`.
 fn assert_could_not_run(out: &Output, words: &[&str]) {
     let err = stderr(out);
@@ -177,12 +184,7 @@ fn missing_target_without_rustup_says_what_to_do() {
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let rustc = bin.join("rustc");
-    std::fs::write(&rustc, format!("#!/bin/sh\necho {}\n", sysroot.display())).unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&rustc).unwrap().permissions(),
-        0o755,
-    );
-    std::fs::set_permissions(&rustc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_script(&rustc, &format!("#!/bin/sh\necho {}\n", sysroot.display()));
     let out = run(xtask(&["build-wasm", "-p", "wasm-demo"])
         .env("PATH", format!("{}:/bin:/usr/bin", bin.display()))
         .env("CARGO", env!("CARGO")));
@@ -451,7 +453,6 @@ exec "$@"
 #[test]
 #[ignore = "end to end: `cargo xtask test` runs it in a step of its own"]
 fn bench_build_works_on_a_copy_and_survives_ctrl_c() {
-    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     use std::time::{Duration, Instant};
 
@@ -460,8 +461,7 @@ fn bench_build_works_on_a_copy_and_survives_ctrl_c() {
 
     let hold = tempfile::tempdir().unwrap();
     let wrapper = hold.path().join("hold-rustc");
-    std::fs::write(&wrapper, HOLDING_WRAPPER).unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_script(&wrapper, HOLDING_WRAPPER);
     let marker = hold.path().join("held");
 
     let interrupted = tempfile::tempdir().unwrap();
@@ -1461,12 +1461,7 @@ esac
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    std::fs::write(bin.join("gh"), stub).unwrap();
-    std::fs::set_permissions(
-        bin.join("gh"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    write_script(&bin.join("gh"), stub);
     std::fs::create_dir_all(dir.path().join("reports")).unwrap();
     std::fs::write(
         dir.path().join("reports/pr-comment.md"),
@@ -1668,13 +1663,11 @@ fn record_publishes_to_the_history_branch_and_retries_once_on_a_race() {
 
     // A push that loses a race: the remote refuses the first one.
     let hook = bare.join("hooks/pre-receive");
-    std::fs::write(
+    write_script(
         &hook,
         "#!/bin/sh\nif [ ! -e \"$GIT_DIR/lost-once\" ]; then touch \"$GIT_DIR/lost-once\"; \
          echo 'another push won the race' >&2; exit 1; fi\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    );
     let out = publish("third");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("retrying once"), "{}", stderr(&out));
