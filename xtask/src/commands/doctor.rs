@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use xshell::Shell;
 
 use super::Outcome;
+use crate::ops::cache;
 use crate::ops::features::{self, WASM_TOKIO_FEATURES};
 use crate::ops::setup::{self, WASM_TARGETS};
 use crate::ops::workspace::Workspace;
@@ -71,6 +72,8 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
         );
     }
 
+    compiler_cache(sh, &mut report);
+
     let leaks = features::tokio_leaks(sh, &ws.root_manifest(), WASM_TARGETS[0])?;
     for wasm in ws.wasm_packages() {
         let name = wasm.name.as_str();
@@ -113,6 +116,65 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
     } else {
         Outcome::Passed
     })
+}
+
+/// Whether a rustc wrapper is active, and for sccache its hit rate so far.
+fn compiler_cache(sh: &Shell, report: &mut Report) {
+    let Some(wrapper) = cache::wrapper(sh) else {
+        report.line(
+            Status::Ok,
+            "compiler cache",
+            "none (set RUSTC_WRAPPER, or pass --cache sccache to share builds between \
+             checkouts and machines)",
+        );
+        return;
+    };
+    let incremental = sh.var("CARGO_INCREMENTAL").unwrap_or_default();
+    let shown = wrapper.display();
+    if !cache::is_sccache(&wrapper) {
+        report.line(
+            Status::Ok,
+            "compiler cache",
+            &format!("RUSTC_WRAPPER={shown}, CARGO_INCREMENTAL={incremental} for xtask's builds"),
+        );
+        return;
+    }
+    match cache::stats(sh, &wrapper) {
+        Ok(stats) => {
+            let rate = stats
+                .hit_rate()
+                .map_or("no compilations yet".to_owned(), |r| {
+                    format!("{r:.0}% hits")
+                });
+            let languages: Vec<String> = stats
+                .by_language
+                .iter()
+                .map(|(l, h, m)| format!("{l} {h}/{}", h + m))
+                .collect();
+            report.line(
+                Status::Ok,
+                "compiler cache",
+                &format!(
+                    "sccache ({shown}), {rate} ({} of {} since its server started{}{}), \
+                     cache: {}; CARGO_INCREMENTAL={incremental} for xtask's builds",
+                    stats.hits,
+                    stats.hits + stats.misses,
+                    if languages.is_empty() { "" } else { ": " },
+                    languages.join(", "),
+                    stats.location
+                ),
+            );
+        }
+        Err(e) => report.line(
+            Status::Warn,
+            "compiler cache",
+            &format!(
+                "RUSTC_WRAPPER={shown} but its statistics cannot be read ({e:#}); builds \
+                 through it may fail: {}",
+                cache::SCCACHE_HELP
+            ),
+        ),
+    }
 }
 
 /// What is wrong with `[profile.release]` of the root manifest, if anything.

@@ -7,6 +7,7 @@ use anyhow::Result;
 use xshell::{cmd, Shell};
 
 use super::Outcome;
+use crate::ops::cache;
 use crate::ops::runtime::{self, RuntimePaths};
 use crate::ops::setup::{self, WASM_TARGETS};
 use crate::ops::workspace::Workspace;
@@ -18,8 +19,15 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
     setup::ensure_targets(sh, &WASM_TARGETS)?;
     setup::ensure_components(sh, &["rustfmt", "clippy"])?;
     setup::ensure_libclang(sh)?;
+    // For the compiler-cache test only: sccache in front of a Redis server.
+    // Builds go through sccache only with `--cache sccache`.
+    let sccache = cache::ensure_sccache(sh, ws)?;
+    let redis = setup::ensure_redis(sh)?;
 
     let cargo = cargo();
+    // The target dir as a flag, never as CARGO_TARGET_DIR (see ops::cache).
+    let target = ["--target-dir", &*ws.target_dir.to_string_lossy()].map(str::to_owned);
+    let target = &target;
     let wasm_p: Vec<String> = ws
         .wasm_packages()
         .iter()
@@ -55,7 +63,7 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
             Box::new(|| {
                 cmd!(
                     sh,
-                    "{cargo} clippy --workspace --all-targets -- -D warnings"
+                    "{cargo} clippy --workspace --all-targets {target...} -- -D warnings"
                 )
                 .run()
             }),
@@ -63,22 +71,26 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
         (
             "clippy (wasm32-wasip1)",
             Box::new(|| {
-                cmd!(sh, "{cargo} clippy --target wasm32-wasip1 {wasm_p...} --all-targets -- -D warnings")
+                cmd!(sh, "{cargo} clippy --target wasm32-wasip1 {wasm_p...} --all-targets {target...} -- -D warnings")
                     .run()
             }),
         ),
         (
             "tests (native)",
-            Box::new(|| cmd!(sh, "{cargo} test --workspace").run()),
+            Box::new(|| cmd!(sh, "{cargo} test --workspace {target...}").run()),
         ),
         // The guide's commands, as written, from the workspace root.
         (
             "cortex-core for wasm32-wasip1, debug and release",
             Box::new(|| {
-                cmd!(sh, "{cargo} build --target wasm32-wasip1 -p cortex-core").run()?;
                 cmd!(
                     sh,
-                    "{cargo} build --target wasm32-wasip1 -p cortex-core --release"
+                    "{cargo} build --target wasm32-wasip1 -p cortex-core {target...}"
+                )
+                .run()?;
+                cmd!(
+                    sh,
+                    "{cargo} build --target wasm32-wasip1 -p cortex-core --release {target...}"
                 )
                 .run()
             }),
@@ -88,7 +100,7 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
             Box::new(|| {
                 cmd!(
                     sh,
-                    "{cargo} build --target wasm32-unknown-unknown -p cortex-core"
+                    "{cargo} build --target wasm32-unknown-unknown -p cortex-core {target...}"
                 )
                 .run()
             }),
@@ -98,7 +110,7 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
             Box::new(|| {
                 cmd!(
                     sh,
-                    "{cargo} test --target wasm32-wasip1 {wasm_p...} --no-run"
+                    "{cargo} test --target wasm32-wasip1 {wasm_p...} --no-run {target...}"
                 )
                 .run()
             }),
@@ -118,9 +130,12 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
         (
             "cortex-core tests on wasm32-wasip1, run under the wasm runtime",
             Box::new(|| {
-                cmd!(sh, "{cargo} test --target wasm32-wasip1 -p cortex-core")
-                    .env("CARGO_TARGET_WASM32_WASIP1_RUNNER", &rt_binary)
-                    .run()
+                cmd!(
+                    sh,
+                    "{cargo} test --target wasm32-wasip1 -p cortex-core {target...}"
+                )
+                .env("CARGO_TARGET_WASM32_WASIP1_RUNNER", &rt_binary)
+                .run()
             }),
         ),
         // Real release builds of the demo, worktrees of HEAD, bench-build
@@ -128,7 +143,15 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
         // stays fast, run here with the workspace's features (no rebuild).
         (
             "end-to-end tests of xtask (real builds, worktrees, the runtime)",
-            Box::new(|| cmd!(sh, "{cargo} test --workspace --test cli -- --ignored").run()),
+            Box::new(|| {
+                cmd!(
+                    sh,
+                    "{cargo} test --workspace --test cli {target...} -- --ignored"
+                )
+                .env("XTASK_TEST_SCCACHE", &sccache)
+                .env("XTASK_TEST_REDIS", &redis)
+                .run()
+            }),
         ),
     ];
     let started = Instant::now();

@@ -6,6 +6,7 @@
 pub mod artifacts;
 pub mod bench_copy;
 pub mod build;
+pub mod cache;
 pub mod collect;
 pub mod features;
 pub mod measure;

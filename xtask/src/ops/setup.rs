@@ -1,5 +1,6 @@
 //! Installs what the build needs, or says exactly how to: rustup targets and
-//! components, and libclang for the rocksdb crate's bindgen.
+//! components, libclang for the rocksdb crate's bindgen, and the compiler
+//! cache test's Redis server.
 
 use std::path::{Path, PathBuf};
 
@@ -140,6 +141,38 @@ pub fn ensure_libclang(sh: &Shell) -> Result<()> {
     if find_libclang().is_some() {
         return Ok(());
     }
+    apt_install(sh, "libclang-dev", "libclang not found", LIBCLANG_HELP)?;
+    if find_libclang().is_none() {
+        bail!("libclang-dev installed but no libclang found; {LIBCLANG_HELP}");
+    }
+    Ok(())
+}
+
+pub const REDIS_HELP: &str = "the compiler-cache test runs a Redis server. Install it: \
+    `sudo apt-get install redis-server` (Debian, Ubuntu), `sudo dnf install redis` (Fedora), \
+    `brew install redis` (macOS)";
+
+/// redis-server from PATH; as root with apt-get, installs Debian's.
+pub fn ensure_redis(sh: &Shell) -> Result<PathBuf> {
+    let found = |sh: &Shell| {
+        cmd!(sh, "redis-server --version")
+            .quiet()
+            .ignore_stdout()
+            .run()
+            .is_ok()
+    };
+    if !found(sh) {
+        apt_install(sh, "redis-server", "redis-server not found", REDIS_HELP)?;
+        if !found(sh) {
+            bail!("redis-server installed but not on PATH; {REDIS_HELP}");
+        }
+    }
+    Ok("redis-server".into())
+}
+
+/// Installs Debian `package` as root with apt-get; otherwise fails with
+/// `missing` and `help`, which says how to install it by hand.
+fn apt_install(sh: &Shell, package: &str, missing: &str, help: &str) -> Result<()> {
     let is_root = cmd!(sh, "id -u")
         .quiet()
         .read()
@@ -151,19 +184,16 @@ pub fn ensure_libclang(sh: &Shell) -> Result<()> {
         .run()
         .is_ok();
     if !(is_root && has_apt) {
-        bail!("libclang not found: {LIBCLANG_HELP}");
+        bail!("{missing}: {help}");
     }
-    eprintln!("libclang not found; installing Debian's libclang-dev");
+    eprintln!("{missing}; installing Debian's {package}");
     let _env = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
     cmd!(sh, "apt-get update -qq").run()?;
     cmd!(
         sh,
-        "apt-get install -y -qq --no-install-recommends libclang-dev"
+        "apt-get install -y -qq --no-install-recommends {package}"
     )
     .run()
-    .with_context(|| format!("apt-get could not install libclang-dev; {LIBCLANG_HELP}"))?;
-    if find_libclang().is_none() {
-        bail!("libclang-dev installed but no libclang found; {LIBCLANG_HELP}");
-    }
+    .with_context(|| format!("apt-get could not install {package}; {help}"))?;
     Ok(())
 }

@@ -21,6 +21,7 @@ use self::report::{markdown, table, Mode, Report, Row};
 use super::{build_wasm, Outcome};
 use crate::ops::artifacts::WASM_TARGET;
 use crate::ops::bench_copy::{copy_workspace, fetch, SourceEdit};
+use crate::ops::cache;
 use crate::ops::provenance::{self, Provenance};
 use crate::ops::workspace::Workspace;
 use crate::ops::{reports, setup};
@@ -155,9 +156,7 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         cargo: provenance::cargo_version(sh).unwrap_or_else(|| "unknown".into()),
         dirty,
         load_average,
-        rustc_wrapper: std::env::var("RUSTC_WRAPPER")
-            .ok()
-            .filter(|w| !w.is_empty()),
+        rustc_wrapper: cache::wrapper(sh).map(|w| w.display().to_string()),
         command: reproduce_command(std::env::args().skip(1)),
         rows,
     };

