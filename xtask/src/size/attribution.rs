@@ -204,16 +204,45 @@ fn read_names(map: wasmparser::NameMap<'_>, into: &mut HashMap<u32, String>) -> 
 /// minus a `::h<16 hex>` suffix if they carry one. A `.71`-style suffix,
 /// which the linker or Binaryen adds to tell equal names apart, goes too:
 /// it changes from build to build, and the bodies stay separate entries.
+///
+/// This is a function's identity across builds: two builds whose names
+/// differ only in rustc's hash or in these suffixes name the same function.
 pub fn demangle(symbol: &str) -> String {
+    let symbol = strip_llvm_suffix(symbol);
     let mut name = match rustc_demangle::try_demangle(symbol) {
         Ok(d) => format!("{d:#}"),
-        Err(_) => strip_hash(symbol).to_owned(),
+        Err(_) => symbol.to_owned(),
     };
-    while let Some((head, tail)) = name.rsplit_once('.') {
-        if head.is_empty() || tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
-            break;
+    loop {
+        let before = name.len();
+        name.truncate(strip_llvm_suffix(&name).len());
+        while let Some((head, tail)) = name.rsplit_once('.') {
+            if head.is_empty() || tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
+                break;
+            }
+            name.truncate(head.len());
         }
-        name.truncate(head.len());
+        name.truncate(strip_hash(&name).len());
+        if name.len() == before {
+            return name;
+        }
+    }
+}
+
+/// `name` without the suffixes LLVM appends to a local symbol it promotes
+/// or makes unique, which change from build to build: `.llvm.<digits>`
+/// (ThinLTO) and `.__uniq.<digits>`.
+fn strip_llvm_suffix(name: &str) -> &str {
+    for marker in [".llvm.", ".__uniq."] {
+        if let Some(at) = name.rfind(marker) {
+            let tail = &name[at + marker.len()..];
+            if at > 0
+                && !tail.is_empty()
+                && tail.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+            {
+                return &name[..at];
+            }
+        }
     }
     name
 }

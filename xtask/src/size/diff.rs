@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::size::attribution::{attribute, CrateSize, FunctionSize};
+use crate::size::attribution::{attribute, demangle, CrateSize, FunctionSize};
 use crate::size::report::{Attributed, Report};
 use crate::size::wasm::Sizes;
 use crate::util::table::{and_more, human_bytes, human_delta, Table};
@@ -19,6 +19,11 @@ pub struct Change {
     pub old: Option<u64>,
     pub new: Option<u64>,
     pub delta: i64,
+    /// Absent from the new side's truncated list, whose smallest kept entry
+    /// has this size: it shrank below it or was removed, the list cannot
+    /// tell. `delta` is then the least it shrank by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_below: Option<u64>,
 }
 
 impl Change {
@@ -29,28 +34,50 @@ impl Change {
             old,
             new,
             delta,
+            new_below: None,
         }
     }
 
-    /// `new`, `removed` or empty.
+    /// `new`, `removed`, `left top` (see `new_below`) or empty.
     pub fn status(&self) -> &'static str {
         match (self.old, self.new) {
             (None, Some(_)) => "new",
+            (Some(_), None) if self.new_below.is_some() => "left top",
             (Some(_), None) => "removed",
             _ => "",
         }
     }
+
+    /// The new size for a table: `-`, or `<N` for one that left the top.
+    fn new_cell(&self) -> String {
+        match (self.new, self.new_below) {
+            (Some(n), _) => human_bytes(n),
+            (None, Some(cut)) => format!("<{}", human_bytes(cut)),
+            (None, None) => "-".into(),
+        }
+    }
+}
+
+/// Where each side's list was cut: the smallest size it kept, for a list
+/// holding only the biggest entries; `None` for a whole list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cutoffs {
+    pub old: Option<u64>,
+    pub new: Option<u64>,
 }
 
 /// Changes between two name → bytes maps, biggest growth first, then the
-/// biggest shrink last; unchanged entries are left out. Names absent from a
-/// truncated old list (`old_cutoff`: the smallest size it kept) are only
-/// called new if they are now bigger than that cutoff: below it, the old
-/// side simply did not record them.
+/// biggest shrink last; unchanged entries are left out. A truncated list
+/// did not record its entries below its cutoff, so
+/// - a name absent from the old list is only called new if it is now
+///   bigger than the old cutoff;
+/// - a name absent from the new list is only listed if it was bigger than
+///   the new cutoff, and then as having left the top (`new_below`), not
+///   as removed: it may have only shrunk.
 pub fn diff_named(
     old: &BTreeMap<String, u64>,
     new: &BTreeMap<String, u64>,
-    old_cutoff: Option<u64>,
+    cutoffs: Cutoffs,
 ) -> Vec<Change> {
     let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
     names.sort();
@@ -59,10 +86,17 @@ pub fn diff_named(
         .into_iter()
         .filter_map(|name| {
             let (o, n) = (old.get(name).copied(), new.get(name).copied());
-            if o.is_none() && old_cutoff.is_some_and(|cut| n.unwrap_or(0) <= cut) {
+            if o.is_none() && cutoffs.old.is_some_and(|cut| n.unwrap_or(0) <= cut) {
                 return None;
             }
-            let c = Change::new(name.clone(), o, n);
+            let mut c = Change::new(name.clone(), o, n);
+            if let (Some(o), None, Some(cut)) = (o, n, cutoffs.new) {
+                if o <= cut {
+                    return None;
+                }
+                c.new_below = Some(cut);
+                c.delta = cut as i64 - o as i64;
+            }
             (c.delta != 0 || c.status() != "").then_some(c)
         })
         .collect();
@@ -82,12 +116,20 @@ fn crate_map(crates: &[CrateSize]) -> BTreeMap<String, u64> {
     crates.iter().map(|c| (c.name.clone(), c.bytes)).collect()
 }
 
+/// Functions by identity: names go through [`demangle`] again, so a
+/// baseline written before a suffix was dropped still matches.
 fn function_map(functions: &[FunctionSize]) -> BTreeMap<String, u64> {
     let mut map = BTreeMap::new();
     for f in functions {
-        *map.entry(f.name.clone()).or_insert(0) += f.bytes;
+        *map.entry(demangle(&f.name)).or_insert(0) += f.bytes;
     }
     map
+}
+
+/// The smallest function a truncated list kept.
+fn cutoff(a: &Attributed) -> Option<u64> {
+    a.truncated
+        .then(|| a.functions.iter().map(|f| f.bytes).min().unwrap_or(0))
 }
 
 /// Growers of every artifact both sides attributed.
@@ -97,12 +139,18 @@ pub fn growers(old: &[Attributed], new: &[Attributed]) -> Vec<Growers> {
             let o = old.iter().find(|o| o.artifact == n.artifact)?;
             Some(Growers {
                 artifact: n.artifact.clone(),
-                crates: diff_named(&crate_map(&o.crates), &crate_map(&n.crates), None),
+                crates: diff_named(
+                    &crate_map(&o.crates),
+                    &crate_map(&n.crates),
+                    Cutoffs::default(),
+                ),
                 functions: diff_named(
                     &function_map(&o.functions),
                     &function_map(&n.functions),
-                    o.truncated
-                        .then(|| o.functions.iter().map(|f| f.bytes).min().unwrap_or(0)),
+                    Cutoffs {
+                        old: cutoff(o),
+                        new: cutoff(n),
+                    },
                 ),
             })
         })
@@ -115,7 +163,7 @@ fn change_table(label: &str, changes: &[Change], top: usize) -> Table {
         t.row([
             human_delta(c.delta),
             c.old.map_or("-".into(), human_bytes),
-            c.new.map_or("-".into(), human_bytes),
+            c.new_cell(),
             c.status().to_owned(),
             c.name.clone(),
         ]);
@@ -238,7 +286,7 @@ pub fn diff(old: &Side, new: &Side) -> Diff {
             gzip_bytes: Change::new(id.clone(), o.map(|s| s.gzip_bytes), n.map(|s| s.gzip_bytes)),
         });
         let secs = |s: Option<&Sizes>| s.and_then(|s| s.sections.clone()).unwrap_or_default();
-        let changed = diff_named(&secs(o), &secs(n), None);
+        let changed = diff_named(&secs(o), &secs(n), Cutoffs::default());
         if !changed.is_empty() {
             sections.insert(id.clone(), changed);
         }
@@ -308,7 +356,7 @@ mod tests {
     fn diff_sorts_growth_first_and_marks_new_and_removed() {
         let old = map(&[("a", 100), ("b", 50), ("gone", 30), ("same", 7)]);
         let new = map(&[("a", 90), ("b", 80), ("fresh", 200), ("same", 7)]);
-        let d = diff_named(&old, &new, None);
+        let d = diff_named(&old, &new, Cutoffs::default());
         let got: Vec<(&str, i64, &str)> = d
             .iter()
             .map(|c| (c.name.as_str(), c.delta, c.status()))
@@ -328,9 +376,66 @@ mod tests {
     fn names_below_a_truncated_old_list_are_not_called_new() {
         let old = map(&[("big", 500), ("kept", 100)]);
         let new = map(&[("big", 500), ("kept", 100), ("small", 60), ("grown", 300)]);
-        let d = diff_named(&old, &new, Some(100));
+        let d = diff_named(
+            &old,
+            &new,
+            Cutoffs {
+                old: Some(100),
+                new: None,
+            },
+        );
         let names: Vec<&str> = d.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["grown"]);
+    }
+
+    #[test]
+    fn names_that_left_a_truncated_new_list_are_not_called_removed() {
+        let old = map(&[("big", 500), ("small", 60), ("shrunk", 300), ("kept", 100)]);
+        let new = map(&[("big", 500), ("kept", 100)]);
+        let d = diff_named(
+            &old,
+            &new,
+            Cutoffs {
+                old: None,
+                new: Some(100),
+            },
+        );
+        // `small` may still be there, below the cut: not a change at all.
+        // `shrunk` is gone from the top: it shrank by at least 200 B.
+        let got: Vec<(&str, i64, &str)> = d
+            .iter()
+            .map(|c| (c.name.as_str(), c.delta, c.status()))
+            .collect();
+        assert_eq!(got, [("shrunk", -200, "left top")]);
+        let text = change_table("function", &d, 10).render();
+        assert!(
+            text.contains("<100 B") && text.contains("left top"),
+            "{text}"
+        );
+        assert!(!text.contains("removed"), "{text}");
+        // A whole new list still says removed.
+        let whole = diff_named(&old, &new, Cutoffs::default());
+        assert!(whole
+            .iter()
+            .any(|c| c.name == "small" && c.status() == "removed"));
+    }
+
+    #[test]
+    fn growers_drop_functions_that_only_fell_out_of_the_new_top() {
+        let mut old = attributed(
+            "demo",
+            &[("a", 1000)],
+            &[("a::big", "a", 900), ("a::mid", "a", 50)],
+        );
+        let mut new = attributed(
+            "demo",
+            &[("a", 1000)],
+            &[("a::big", "a", 900), ("a::x", "a", 50)],
+        );
+        old.truncated = true;
+        new.truncated = true;
+        let g = growers(&[old], &[new]);
+        assert!(g[0].functions.is_empty(), "{:?}", g[0].functions);
     }
 
     fn attributed(

@@ -198,6 +198,70 @@ fn demangle_drops_hashes_and_keeps_other_names() {
     assert_eq!(demangle("a::b::hxyz"), "a::b::hxyz");
 }
 
+/// A rebuild that changed only rustc's hashes and LLVM's suffixes names
+/// every function as before, so size-diff sees no change.
+#[test]
+fn names_differing_only_in_hash_and_llvm_suffix_are_one_function() {
+    for (a, b) in [
+        (
+            "_ZN4core3fmt5write17h0123456789abcdefE",
+            "_ZN4core3fmt5write17hfedcba9876543210E.llvm.8812391823",
+        ),
+        (
+            "_RNvNtCs1234_7mycrate3bar3foo",
+            "_RNvNtCs9876_7mycrate3bar3foo.llvm.77",
+        ),
+        ("dlmalloc.llvm.123456", "dlmalloc"),
+        ("helper.__uniq.1234567", "helper.llvm.99"),
+        ("a::b::h0123456789abcdef.llvm.5", "a::b::hfedcba9876543210"),
+        ("a::b::h0123456789abcdef.17", "a::b"),
+    ] {
+        assert_eq!(demangle(a), demangle(b), "{a} vs {b}");
+    }
+    assert_eq!(demangle("dlmalloc.llvm.123456"), "dlmalloc");
+    assert_eq!(demangle("helper.__uniq.1234567"), "helper");
+    // Only a suffix: names that merely contain the words stay.
+    assert_eq!(demangle("x.llvm."), "x.llvm.");
+    assert_eq!(demangle("a.llvm.b c"), "a.llvm.b c");
+    let old = crate::size::report::Attributed::new(
+        "wasm",
+        attribution_of(&["_ZN4core3fmt5write17h0123456789abcdefE", "dlmalloc.llvm.1"]),
+        100,
+    );
+    let new = crate::size::report::Attributed::new(
+        "wasm",
+        attribution_of(&["_ZN4core3fmt5write17hfedcba9876543210E", "dlmalloc.llvm.2"]),
+        100,
+    );
+    let g = crate::size::diff::growers(&[old], &[new]);
+    assert!(g[0].functions.is_empty() && g[0].crates.is_empty(), "{g:?}");
+}
+
+/// What `attribute` makes of functions with these raw names, 10 bytes each.
+fn attribution_of(raw: &[&str]) -> Attribution {
+    let functions: Vec<FunctionSize> = raw
+        .iter()
+        .map(|r| {
+            let name = demangle(r);
+            function(&name, &crate_of(&name), 10)
+        })
+        .collect();
+    let mut crates: BTreeMap<String, u64> = BTreeMap::new();
+    for f in &functions {
+        *crates.entry(f.krate.clone()).or_default() += f.bytes;
+    }
+    Attribution {
+        file: "x.wasm".into(),
+        named: true,
+        functions,
+        crates: crates
+            .into_iter()
+            .map(|(name, bytes)| CrateSize { name, bytes })
+            .collect(),
+        data: vec![],
+    }
+}
+
 #[test]
 fn generic_arguments_are_left_out_of_group_names() {
     for (name, group) in [
