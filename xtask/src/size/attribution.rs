@@ -65,6 +65,10 @@ pub struct Attribution {
     /// segment: together, all body and segment bytes of the file.
     pub crates: Vec<CrateSize>,
     pub data: Vec<DataSize>,
+    /// The function index of each entry of `functions`, in the same order:
+    /// how the call graph (`size::callgraph`) names its nodes.
+    #[serde(skip)]
+    pub indices: Vec<u32>,
 }
 
 /// Attributes the code and data of `wasm`; `file` is only recorded. Any
@@ -76,26 +80,31 @@ pub fn attribute(wasm: &[u8], file: &str) -> Result<Attribution> {
         .bodies
         .iter()
         .any(|(index, _)| parsed.function_names.contains_key(index));
-    let mut functions: Vec<FunctionSize> = parsed
+    let mut indexed: Vec<(u32, FunctionSize)> = parsed
         .bodies
         .iter()
         .map(|&(index, bytes)| match parsed.function_names.get(&index) {
             Some(raw) => {
                 let name = demangle(raw);
-                FunctionSize {
+                let f = FunctionSize {
                     krate: crate_of(&name),
                     name,
                     bytes,
-                }
+                };
+                (index, f)
             }
-            None => FunctionSize {
-                name: format!("func[{index}]"),
-                krate: UNKNOWN.to_owned(),
-                bytes,
-            },
+            None => {
+                let f = FunctionSize {
+                    name: format!("func[{index}]"),
+                    krate: UNKNOWN.to_owned(),
+                    bytes,
+                };
+                (index, f)
+            }
         })
         .collect();
-    functions.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    indexed.sort_by(|(_, a), (_, b)| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    let (indices, functions): (Vec<u32>, Vec<FunctionSize>) = indexed.into_iter().unzip();
     let mut data: Vec<DataSize> = parsed
         .segments
         .iter()
@@ -131,6 +140,7 @@ pub fn attribute(wasm: &[u8], file: &str) -> Result<Attribution> {
         functions,
         crates,
         data,
+        indices,
     })
 }
 

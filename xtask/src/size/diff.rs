@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::size::attribution::{attribute, demangle, CrateSize, FunctionSize};
 use crate::size::report::{Attributed, Report};
+use crate::size::retained::kept_by_line;
 use crate::size::wasm::Sizes;
 use crate::util::table::{and_more, human_bytes, human_delta, Table};
 
@@ -24,6 +25,10 @@ pub struct Change {
     /// tell. `delta` is then the least it shrank by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_below: Option<u64>,
+    /// For a thing that grew or is new: what keeps it alive, as one line
+    /// (`regex ← wasm_demo::main ← _start`), when the new side knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_by: Option<String>,
 }
 
 impl Change {
@@ -35,6 +40,7 @@ impl Change {
             new,
             delta,
             new_below: None,
+            kept_by: None,
         }
     }
 
@@ -137,24 +143,54 @@ pub fn growers(old: &[Attributed], new: &[Attributed]) -> Vec<Growers> {
     new.iter()
         .filter_map(|n| {
             let o = old.iter().find(|o| o.artifact == n.artifact)?;
+            let mut crates = diff_named(
+                &crate_map(&o.crates),
+                &crate_map(&n.crates),
+                Cutoffs::default(),
+            );
+            let mut functions = diff_named(
+                &function_map(&o.functions),
+                &function_map(&n.functions),
+                Cutoffs {
+                    old: cutoff(o),
+                    new: cutoff(n),
+                },
+            );
+            name_keepers(&mut crates, &n.crates_kept_by);
+            name_keepers(&mut functions, &n.kept_by);
             Some(Growers {
                 artifact: n.artifact.clone(),
-                crates: diff_named(
-                    &crate_map(&o.crates),
-                    &crate_map(&n.crates),
-                    Cutoffs::default(),
-                ),
-                functions: diff_named(
-                    &function_map(&o.functions),
-                    &function_map(&n.functions),
-                    Cutoffs {
-                        old: cutoff(o),
-                        new: cutoff(n),
-                    },
-                ),
+                crates,
+                functions,
             })
         })
         .collect()
+}
+
+/// Fills `kept_by` of each change that grew, from the new side's paths.
+fn name_keepers(changes: &mut [Change], paths: &BTreeMap<String, Vec<String>>) {
+    for c in changes.iter_mut().filter(|c| c.delta > 0) {
+        if let Some(path) = paths.get(&c.name).filter(|p| !p.is_empty()) {
+            c.kept_by = Some(kept_by_line(&c.name, path));
+        }
+    }
+}
+
+/// The "kept by" lines of the rows a table shows.
+fn keeper_lines(changes: &[Change], top: usize) -> String {
+    let lines: Vec<&str> = changes
+        .iter()
+        .take(top)
+        .filter_map(|c| c.kept_by.as_deref())
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = "  kept by (shortest path from a root):\n".to_owned();
+    for l in lines {
+        out.push_str(&format!("    {l}\n"));
+    }
+    out
 }
 
 fn change_table(label: &str, changes: &[Change], top: usize) -> Table {
@@ -184,6 +220,7 @@ pub fn render_growers(growers: &[Growers], top: usize) -> String {
             out.push_str(&format!("\nwhat changed in {}, by crate:\n", g.artifact));
             out.push_str(&indent(&change_table("crate", &g.crates, top).render()));
             more(&mut out, g.crates.len(), top);
+            out.push_str(&keeper_lines(&g.crates, top));
         }
         if !g.functions.is_empty() {
             if g.crates.is_empty() {
@@ -195,6 +232,7 @@ pub fn render_growers(growers: &[Growers], top: usize) -> String {
                 &change_table("function", &g.functions, top).render(),
             ));
             more(&mut out, g.functions.len(), top);
+            out.push_str(&keeper_lines(&g.functions, top));
         }
     }
     out
@@ -462,6 +500,8 @@ mod tests {
                     bytes: *b,
                 })
                 .collect(),
+            kept_by: BTreeMap::new(),
+            crates_kept_by: BTreeMap::new(),
         }
     }
 
@@ -492,6 +532,63 @@ mod tests {
             text.contains("serde_json") && text.contains("+3.9 KiB") && text.contains("new"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn growers_say_what_keeps_a_new_crate_and_a_growing_function() {
+        let old = [attributed(
+            "demo",
+            &[("std", 1000)],
+            &[("wasm_demo::main", "wasm_demo", 100)],
+        )];
+        let mut new = attributed(
+            "demo",
+            &[("std", 1000), ("regex", 4000)],
+            &[
+                ("wasm_demo::main", "wasm_demo", 300),
+                ("regex::compile", "regex", 4000),
+            ],
+        );
+        let root = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        new.crates_kept_by.insert(
+            "regex".into(),
+            root(&["_start", "__main_void", "wasm_demo::main"]),
+        );
+        new.crates_kept_by.insert("std".into(), root(&["_start"]));
+        new.kept_by.insert(
+            "regex::compile".into(),
+            root(&[
+                "_start",
+                "__main_void",
+                "wasm_demo::main",
+                "regex::Regex::new",
+            ]),
+        );
+        new.kept_by
+            .insert("wasm_demo::main".into(), root(&["_start", "__main_void"]));
+        let g = growers(&old, &[new]);
+        let text = render_growers(&g, 10);
+        assert!(
+            text.contains("    regex ← wasm_demo::main ← __main_void ← _start\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "    regex::compile ← regex::Regex::new ← wasm_demo::main ← __main_void ← _start\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("    wasm_demo::main ← __main_void ← _start\n"),
+            "{text}"
+        );
+        // std did not change: no line for it.
+        assert!(!text.contains("std ←"), "{text}");
+        // A baseline written before the paths existed still loads.
+        let json = serde_json::to_string(&old[0]).unwrap();
+        assert!(!json.contains("kept_by"), "{json}");
+        let back: Attributed = serde_json::from_str(&json).unwrap();
+        assert!(back.kept_by.is_empty());
     }
 
     const BEFORE: &str = "fn main() { println!(\"{}\", std::hint::black_box(7u64) * 3); }\n";

@@ -259,6 +259,7 @@ fn attribution_of(raw: &[&str]) -> Attribution {
             .map(|(name, bytes)| CrateSize { name, bytes })
             .collect(),
         data: vec![],
+        indices: vec![],
     }
 }
 
