@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use super::*;
 use crate::ops::artifacts;
 use crate::ops::shrink::{self, Outcome};
+use crate::size::callgraph;
 use crate::size::wasm::{validate_wasm, wasm_sections};
 
 #[test]
@@ -843,7 +844,22 @@ fn damaged_files_give_errors_not_panics() {
         let base = bases[case % bases.len()];
         let ranges = interesting_ranges(base);
         let damaged = mutate(&mut rng, base, &ranges);
-        let result = std::panic::catch_unwind(|| attribute(&damaged, "damaged.wasm"));
+        let result = std::panic::catch_unwind(|| {
+            // The call-graph analyses read the same damaged bytes.
+            for mode in [callgraph::Mode::SeeThrough, callgraph::Mode::TableRoot] {
+                if let Ok(g) = callgraph::graph(&damaged, mode) {
+                    let d = g.dominators();
+                    let parents = g.shortest_paths();
+                    for n in 0..g.len() as u32 {
+                        let _ = callgraph::path_to(&parents, n);
+                        assert!(d.retained[n as usize] <= d.reachable_bytes);
+                    }
+                    let group: Vec<u32> = (0..g.len() as u32).map(|n| n % 3).collect();
+                    let _ = g.group_retained(&group, 3);
+                }
+            }
+            attribute(&damaged, "damaged.wasm")
+        });
         match result {
             Ok(Ok(_)) => ok += 1,
             Ok(Err(_)) => err += 1,
