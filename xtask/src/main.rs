@@ -21,8 +21,8 @@ use clap::{Parser, Subcommand};
 use xshell::Shell;
 
 use commands::{
-    bench_build, bench_runtime, bloat, build_wasm, doctor, run_wasm, size_diff, size_report, test,
-    Outcome,
+    bench_bloat, bench_build, bench_runtime, bloat, build_wasm, doctor, run_wasm, size_diff,
+    size_report, test, Outcome,
 };
 use ops::cache::{self, Cache};
 use ops::workspace::Workspace;
@@ -67,6 +67,8 @@ enum Command {
     SizeDiff(size_diff::Args),
     /// Time the demo's workload natively and as wasm under the embedded runtime: reports/runtime.{md,json}
     BenchRuntime(bench_runtime::Args),
+    /// Time bloat --retained and --why (and twiggy, if installed) on a large generated module: reports/bloat-bench.{md,json}
+    BenchBloat(bench_bloat::Args),
     /// Run a wasm package's binary (or --file) under the embedded wasmtime runtime; exits with the guest's code
     RunWasm(run_wasm::Args),
 }
@@ -85,6 +87,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::BenchBuild(args) => bench_build::run(sh, &ws, &args),
         Command::SizeDiff(args) => size_diff::run(sh, &ws, &args),
         Command::BenchRuntime(args) => bench_runtime::run(sh, &ws, &args),
+        Command::BenchBloat(args) => bench_bloat::run(sh, &ws, &args),
         Command::RunWasm(args) => run_wasm::run(sh, &ws, &args),
     }
 }

@@ -20,6 +20,8 @@ use crate::ops::build;
 use crate::ops::workspace::Workspace;
 use crate::size::artifact::Profile;
 use crate::size::attribution::{attribute, monomorphisations, Attribution, DATA, UNKNOWN};
+use crate::size::callgraph::{self, Mode, TableStats};
+use crate::size::retained::{closest, garbage, why, with_retained, Named, Why};
 use crate::size::wasm::wasm_sections;
 use crate::util::table::{and_more, human_bytes, percent, truncate, Table};
 
@@ -46,6 +48,22 @@ pub struct Args {
     /// Print the attribution as JSON on stdout (messages go to stderr)
     #[arg(long)]
     pub json: bool,
+    /// Each function's retained size: its body plus all that only it keeps
+    /// alive (dominator tree from the exports and start); per crate with
+    /// --crates: what the module would lose without the crate
+    #[arg(long, conflicts_with_all = ["monos", "why", "garbage"])]
+    pub retained: bool,
+    /// The shortest path from a root to each function whose name or crate
+    /// contains PATTERN (ignoring case), with the bytes at each step
+    #[arg(long, value_name = "PATTERN", conflicts_with_all = ["monos", "garbage", "crates"])]
+    pub why: Option<String>,
+    /// Functions and data that no root reaches (useful on raw builds, before -Oz)
+    #[arg(long, conflicts_with_all = ["monos", "crates"])]
+    pub garbage: bool,
+    /// Twiggy's view: the indirect-call table is a root and retains every
+    /// function it lists, instead of seeing through vtables and constants
+    #[arg(long)]
+    pub table_root: bool,
 }
 
 pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
@@ -83,6 +101,16 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         .copied()
         .unwrap_or(0);
     let figures = subject.figures(&bytes, code)?;
+    if args.retained || args.why.is_some() || args.garbage {
+        let mode = match args.table_root {
+            true => Mode::TableRoot,
+            false => Mode::SeeThrough,
+        };
+        let graph = callgraph::graph(&bytes, mode)
+            .with_context(|| format!("{} is not a readable wasm module", path.display()))?;
+        let named = Named::new(graph, &attribution);
+        return graph_views(args, &attribution, &named, &figures);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&attribution)?);
         return Ok(Outcome::Passed);
@@ -107,6 +135,184 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Passed)
+}
+
+/// `--retained`, `--why` and `--garbage`: the views of the call graph.
+fn graph_views(args: &Args, a: &Attribution, named: &Named, figures: &str) -> Result<Outcome> {
+    let rows = if args.rows == 0 {
+        usize::MAX
+    } else {
+        args.rows
+    };
+    if let Some(pattern) = &args.why {
+        let paths = why(named, pattern, rows);
+        if paths.is_empty() {
+            let near = closest(named, pattern, 3);
+            eprintln!(
+                "no function or crate matches `{pattern}`; closest names: {}",
+                near.join(", ")
+            );
+            return Ok(Outcome::Failed);
+        }
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&Why { paths })?);
+        } else {
+            println!("{figures}\n");
+            print!("{}", why_text(&paths));
+        }
+        return Ok(Outcome::Passed);
+    }
+    if args.garbage {
+        let found = garbage(named);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&found)?);
+            return Ok(Outcome::Passed);
+        }
+        println!("{figures}\n");
+        let total: u64 = found.iter().map(|g| g.bytes).sum();
+        if found.is_empty() {
+            println!("every function and data object is reachable from the exports and start");
+            return Ok(Outcome::Passed);
+        }
+        let shown = &found[..rows.min(found.len())];
+        let body = shown
+            .iter()
+            .map(|g| vec![human_bytes(g.bytes), truncate(&g.krate, 24), g.name.clone()])
+            .collect();
+        print!(
+            "{}",
+            render_fitted(strings(["bytes", "crate", "unreached"]), body)
+        );
+        let rest = &found[shown.len()..];
+        if !rest.is_empty() {
+            let bytes: u64 = rest.iter().map(|g| g.bytes).sum();
+            print!("{}", and_more(rest.len(), None, Some(bytes)));
+        }
+        println!(
+            "{} unreached: {} in {} functions and data objects",
+            human_bytes(total),
+            human_bytes(total),
+            found.len()
+        );
+        return Ok(Outcome::Passed);
+    }
+    let d = named.graph.dominators();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&with_retained(a, named, &d))?
+        );
+        return Ok(Outcome::Passed);
+    }
+    println!("{figures}\n");
+    let total: u64 = named.graph.bytes.iter().sum();
+    if args.crates {
+        let per_crate = named.crate_retained();
+        let mut crates: Vec<(&String, u64, u64)> = a
+            .crates
+            .iter()
+            .map(|c| {
+                (
+                    &c.name,
+                    c.bytes,
+                    per_crate.get(&c.name).copied().unwrap_or(0),
+                )
+            })
+            .collect();
+        crates.sort_by(|x, y| y.2.cmp(&x.2).then_with(|| x.0.cmp(y.0)));
+        let body = crates
+            .iter()
+            .take(rows)
+            .map(|(name, bytes, retained)| {
+                vec![
+                    human_bytes(*bytes),
+                    human_bytes(*retained),
+                    percent(*retained, total),
+                    (*name).clone(),
+                ]
+            })
+            .collect();
+        print!(
+            "{}",
+            render_fitted(strings(["bytes", "retained", "% retained", "crate"]), body)
+        );
+        if crates.len() > rows {
+            print!("{}", and_more(crates.len() - rows, Some("crates"), None));
+        }
+        println!("retained: what the module loses without the crate's functions");
+    } else {
+        let g = &named.graph;
+        let mut nodes: Vec<u32> = (0..g.len() as u32)
+            .filter(|&n| n >= g.imports && (n < g.functions || Some(n) == g.table))
+            .collect();
+        nodes.sort_by(|&x, &y| {
+            d.retained[y as usize]
+                .cmp(&d.retained[x as usize])
+                .then(g.bytes[y as usize].cmp(&g.bytes[x as usize]))
+                .then(x.cmp(&y))
+        });
+        let body = nodes
+            .iter()
+            .take(rows)
+            .map(|&n| {
+                vec![
+                    human_bytes(g.bytes[n as usize]),
+                    human_bytes(d.retained[n as usize]),
+                    percent(d.retained[n as usize], total),
+                    truncate(&named.crates[n as usize], 24),
+                    named.names[n as usize].clone(),
+                ]
+            })
+            .collect();
+        print!(
+            "{}",
+            render_fitted(
+                strings(["bytes", "retained", "% retained", "crate", "function"]),
+                body
+            )
+        );
+        if nodes.len() > rows {
+            print!("{}", and_more(nodes.len() - rows, Some("functions"), None));
+        }
+        println!(
+            "retained: the body and all that only it keeps alive; % of {} of code and data",
+            human_bytes(total)
+        );
+    }
+    if !args.table_root {
+        println!("{}", table_note(&named.graph.table_stats));
+    }
+    Ok(Outcome::Passed)
+}
+
+/// How the functions in the indirect-call table were attributed.
+fn table_note(s: &TableStats) -> String {
+    format!(
+        "table: {} functions; {} hang under a vtable or slot constant's user, {} under a \
+         code constant only, {} under [table] (nothing reachable points to them); \
+         --table-root for twiggy's view",
+        s.functions, s.strong, s.weak, s.fallback
+    )
+}
+
+/// `--why`: one block per target, root first, with each step's bytes.
+fn why_text(paths: &[crate::size::retained::WhyPath]) -> String {
+    let mut out = String::new();
+    for p in paths {
+        out.push_str(&format!("{} ({})\n", p.target, human_bytes(p.bytes)));
+        if p.path.is_empty() {
+            out.push_str("  no root reaches it (see --garbage)\n");
+        }
+        for (i, (step, bytes)) in p.path.iter().zip(&p.step_bytes).enumerate() {
+            let arrow = if i == 0 { "root" } else { "  →" };
+            out.push_str(&format!(
+                "  {arrow} {} ({})\n",
+                truncate(step, COLUMNS - 20),
+                human_bytes(*bytes)
+            ));
+        }
+    }
+    out
 }
 
 /// What the figures describe.
@@ -397,6 +603,7 @@ mod tests {
                 name: ".rodata".into(),
                 bytes: 100,
             }],
+            indices: vec![],
         };
         let text = functions_table(&a, 4096, 2);
         assert!(text.lines().all(|l| l.chars().count() <= COLUMNS), "{text}");

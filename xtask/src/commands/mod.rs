@@ -2,6 +2,7 @@
 //! below, print. `main` dispatches here and maps the [`Outcome`] to an exit
 //! code.
 
+pub mod bench_bloat;
 pub mod bench_build;
 pub mod bench_runtime;
 pub mod bloat;

@@ -13,7 +13,9 @@ use crate::ops::provenance;
 use crate::ops::workspace::Workspace;
 use crate::size::artifact::{Kind, Profile, Stage};
 use crate::size::attribution::attribute;
+use crate::size::callgraph::{self, Mode};
 use crate::size::report::{Attributed, Measured, Report, KEPT_FUNCTIONS};
+use crate::size::retained::{kept_by, Named};
 use crate::util::git;
 
 /// Builds (unless told not to) and measures every wasm artifact.
@@ -87,5 +89,17 @@ fn attribute_shipped(ws: &Workspace, shipped: &Artifact) -> Result<Option<Attrib
     };
     let a = attribute(&bytes, &ws.relative(&names))
         .with_context(|| format!("cannot attribute {}", names.display()))?;
-    Ok(Some(Attributed::new(&id, a, KEPT_FUNCTIONS)))
+    let graph = callgraph::graph(&bytes, Mode::SeeThrough)
+        .with_context(|| format!("cannot read the call graph of {}", names.display()))?;
+    let named = Named::new(graph, &a);
+    let mut attributed = Attributed::new(&id, a, KEPT_FUNCTIONS);
+    let kept: Vec<&str> = attributed
+        .functions
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    let keepers = kept_by(&named, &kept);
+    attributed.kept_by = keepers.functions;
+    attributed.crates_kept_by = keepers.crates;
+    Ok(Some(attributed))
 }

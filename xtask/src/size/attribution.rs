@@ -65,6 +65,10 @@ pub struct Attribution {
     /// segment: together, all body and segment bytes of the file.
     pub crates: Vec<CrateSize>,
     pub data: Vec<DataSize>,
+    /// The function index of each entry of `functions`, in the same order:
+    /// how the call graph (`size::callgraph`) names its nodes.
+    #[serde(skip)]
+    pub indices: Vec<u32>,
 }
 
 /// Attributes the code and data of `wasm`; `file` is only recorded. Any
@@ -76,26 +80,31 @@ pub fn attribute(wasm: &[u8], file: &str) -> Result<Attribution> {
         .bodies
         .iter()
         .any(|(index, _)| parsed.function_names.contains_key(index));
-    let mut functions: Vec<FunctionSize> = parsed
+    let mut indexed: Vec<(u32, FunctionSize)> = parsed
         .bodies
         .iter()
         .map(|&(index, bytes)| match parsed.function_names.get(&index) {
             Some(raw) => {
                 let name = demangle(raw);
-                FunctionSize {
+                let f = FunctionSize {
                     krate: crate_of(&name),
                     name,
                     bytes,
-                }
+                };
+                (index, f)
             }
-            None => FunctionSize {
-                name: format!("func[{index}]"),
-                krate: UNKNOWN.to_owned(),
-                bytes,
-            },
+            None => {
+                let f = FunctionSize {
+                    name: format!("func[{index}]"),
+                    krate: UNKNOWN.to_owned(),
+                    bytes,
+                };
+                (index, f)
+            }
         })
         .collect();
-    functions.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    indexed.sort_by(|(_, a), (_, b)| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    let (indices, functions): (Vec<u32>, Vec<FunctionSize>) = indexed.into_iter().unzip();
     let mut data: Vec<DataSize> = parsed
         .segments
         .iter()
@@ -131,6 +140,7 @@ pub fn attribute(wasm: &[u8], file: &str) -> Result<Attribution> {
         functions,
         crates,
         data,
+        indices,
     })
 }
 
@@ -204,16 +214,45 @@ fn read_names(map: wasmparser::NameMap<'_>, into: &mut HashMap<u32, String>) -> 
 /// minus a `::h<16 hex>` suffix if they carry one. A `.71`-style suffix,
 /// which the linker or Binaryen adds to tell equal names apart, goes too:
 /// it changes from build to build, and the bodies stay separate entries.
+///
+/// This is a function's identity across builds: two builds whose names
+/// differ only in rustc's hash or in these suffixes name the same function.
 pub fn demangle(symbol: &str) -> String {
+    let symbol = strip_llvm_suffix(symbol);
     let mut name = match rustc_demangle::try_demangle(symbol) {
         Ok(d) => format!("{d:#}"),
-        Err(_) => strip_hash(symbol).to_owned(),
+        Err(_) => symbol.to_owned(),
     };
-    while let Some((head, tail)) = name.rsplit_once('.') {
-        if head.is_empty() || tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
-            break;
+    loop {
+        let before = name.len();
+        name.truncate(strip_llvm_suffix(&name).len());
+        while let Some((head, tail)) = name.rsplit_once('.') {
+            if head.is_empty() || tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
+                break;
+            }
+            name.truncate(head.len());
         }
-        name.truncate(head.len());
+        name.truncate(strip_hash(&name).len());
+        if name.len() == before {
+            return name;
+        }
+    }
+}
+
+/// `name` without the suffixes LLVM appends to a local symbol it promotes
+/// or makes unique, which change from build to build: `.llvm.<digits>`
+/// (ThinLTO) and `.__uniq.<digits>`.
+fn strip_llvm_suffix(name: &str) -> &str {
+    for marker in [".llvm.", ".__uniq."] {
+        if let Some(at) = name.rfind(marker) {
+            let tail = &name[at + marker.len()..];
+            if at > 0
+                && !tail.is_empty()
+                && tail.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+            {
+                return &name[..at];
+            }
+        }
     }
     name
 }

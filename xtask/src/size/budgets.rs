@@ -559,6 +559,8 @@ mod tests {
             old,
             new,
             delta: new.unwrap_or(0) as i64 - old.unwrap_or(0) as i64,
+            new_below: None,
+            kept_by: None,
         };
         let growers = vec![
             Growers {

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::size::attribution::{attribute, CrateSize, FunctionSize};
+use crate::size::attribution::{attribute, demangle, CrateSize, FunctionSize};
 use crate::size::report::{Attributed, Report};
+use crate::size::retained::kept_by_line;
 use crate::size::wasm::Sizes;
 use crate::util::table::{and_more, human_bytes, human_delta, Table};
 
@@ -19,6 +20,15 @@ pub struct Change {
     pub old: Option<u64>,
     pub new: Option<u64>,
     pub delta: i64,
+    /// Absent from the new side's truncated list, whose smallest kept entry
+    /// has this size: it shrank below it or was removed, the list cannot
+    /// tell. `delta` is then the least it shrank by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_below: Option<u64>,
+    /// For a thing that grew or is new: what keeps it alive, as one line
+    /// (`regex ← wasm_demo::main ← _start`), when the new side knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_by: Option<String>,
 }
 
 impl Change {
@@ -29,28 +39,51 @@ impl Change {
             old,
             new,
             delta,
+            new_below: None,
+            kept_by: None,
         }
     }
 
-    /// `new`, `removed` or empty.
+    /// `new`, `removed`, `left top` (see `new_below`) or empty.
     pub fn status(&self) -> &'static str {
         match (self.old, self.new) {
             (None, Some(_)) => "new",
+            (Some(_), None) if self.new_below.is_some() => "left top",
             (Some(_), None) => "removed",
             _ => "",
         }
     }
+
+    /// The new size for a table: `-`, or `<N` for one that left the top.
+    fn new_cell(&self) -> String {
+        match (self.new, self.new_below) {
+            (Some(n), _) => human_bytes(n),
+            (None, Some(cut)) => format!("<{}", human_bytes(cut)),
+            (None, None) => "-".into(),
+        }
+    }
+}
+
+/// Where each side's list was cut: the smallest size it kept, for a list
+/// holding only the biggest entries; `None` for a whole list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cutoffs {
+    pub old: Option<u64>,
+    pub new: Option<u64>,
 }
 
 /// Changes between two name → bytes maps, biggest growth first, then the
-/// biggest shrink last; unchanged entries are left out. Names absent from a
-/// truncated old list (`old_cutoff`: the smallest size it kept) are only
-/// called new if they are now bigger than that cutoff: below it, the old
-/// side simply did not record them.
+/// biggest shrink last; unchanged entries are left out. A truncated list
+/// did not record its entries below its cutoff, so
+/// - a name absent from the old list is only called new if it is now
+///   bigger than the old cutoff;
+/// - a name absent from the new list is only listed if it was bigger than
+///   the new cutoff, and then as having left the top (`new_below`), not
+///   as removed: it may have only shrunk.
 pub fn diff_named(
     old: &BTreeMap<String, u64>,
     new: &BTreeMap<String, u64>,
-    old_cutoff: Option<u64>,
+    cutoffs: Cutoffs,
 ) -> Vec<Change> {
     let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
     names.sort();
@@ -59,10 +92,17 @@ pub fn diff_named(
         .into_iter()
         .filter_map(|name| {
             let (o, n) = (old.get(name).copied(), new.get(name).copied());
-            if o.is_none() && old_cutoff.is_some_and(|cut| n.unwrap_or(0) <= cut) {
+            if o.is_none() && cutoffs.old.is_some_and(|cut| n.unwrap_or(0) <= cut) {
                 return None;
             }
-            let c = Change::new(name.clone(), o, n);
+            let mut c = Change::new(name.clone(), o, n);
+            if let (Some(o), None, Some(cut)) = (o, n, cutoffs.new) {
+                if o <= cut {
+                    return None;
+                }
+                c.new_below = Some(cut);
+                c.delta = cut as i64 - o as i64;
+            }
             (c.delta != 0 || c.status() != "").then_some(c)
         })
         .collect();
@@ -82,12 +122,20 @@ fn crate_map(crates: &[CrateSize]) -> BTreeMap<String, u64> {
     crates.iter().map(|c| (c.name.clone(), c.bytes)).collect()
 }
 
+/// Functions by identity: names go through [`demangle`] again, so a
+/// baseline written before a suffix was dropped still matches.
 fn function_map(functions: &[FunctionSize]) -> BTreeMap<String, u64> {
     let mut map = BTreeMap::new();
     for f in functions {
-        *map.entry(f.name.clone()).or_insert(0) += f.bytes;
+        *map.entry(demangle(&f.name)).or_insert(0) += f.bytes;
     }
     map
+}
+
+/// The smallest function a truncated list kept.
+fn cutoff(a: &Attributed) -> Option<u64> {
+    a.truncated
+        .then(|| a.functions.iter().map(|f| f.bytes).min().unwrap_or(0))
 }
 
 /// Growers of every artifact both sides attributed.
@@ -95,18 +143,54 @@ pub fn growers(old: &[Attributed], new: &[Attributed]) -> Vec<Growers> {
     new.iter()
         .filter_map(|n| {
             let o = old.iter().find(|o| o.artifact == n.artifact)?;
+            let mut crates = diff_named(
+                &crate_map(&o.crates),
+                &crate_map(&n.crates),
+                Cutoffs::default(),
+            );
+            let mut functions = diff_named(
+                &function_map(&o.functions),
+                &function_map(&n.functions),
+                Cutoffs {
+                    old: cutoff(o),
+                    new: cutoff(n),
+                },
+            );
+            name_keepers(&mut crates, &n.crates_kept_by);
+            name_keepers(&mut functions, &n.kept_by);
             Some(Growers {
                 artifact: n.artifact.clone(),
-                crates: diff_named(&crate_map(&o.crates), &crate_map(&n.crates), None),
-                functions: diff_named(
-                    &function_map(&o.functions),
-                    &function_map(&n.functions),
-                    o.truncated
-                        .then(|| o.functions.iter().map(|f| f.bytes).min().unwrap_or(0)),
-                ),
+                crates,
+                functions,
             })
         })
         .collect()
+}
+
+/// Fills `kept_by` of each change that grew, from the new side's paths.
+fn name_keepers(changes: &mut [Change], paths: &BTreeMap<String, Vec<String>>) {
+    for c in changes.iter_mut().filter(|c| c.delta > 0) {
+        if let Some(path) = paths.get(&c.name).filter(|p| !p.is_empty()) {
+            c.kept_by = Some(kept_by_line(&c.name, path));
+        }
+    }
+}
+
+/// The "kept by" lines of the rows a table shows.
+fn keeper_lines(changes: &[Change], top: usize) -> String {
+    let lines: Vec<&str> = changes
+        .iter()
+        .take(top)
+        .filter_map(|c| c.kept_by.as_deref())
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = "  kept by (shortest path from a root):\n".to_owned();
+    for l in lines {
+        out.push_str(&format!("    {l}\n"));
+    }
+    out
 }
 
 fn change_table(label: &str, changes: &[Change], top: usize) -> Table {
@@ -115,7 +199,7 @@ fn change_table(label: &str, changes: &[Change], top: usize) -> Table {
         t.row([
             human_delta(c.delta),
             c.old.map_or("-".into(), human_bytes),
-            c.new.map_or("-".into(), human_bytes),
+            c.new_cell(),
             c.status().to_owned(),
             c.name.clone(),
         ]);
@@ -136,6 +220,7 @@ pub fn render_growers(growers: &[Growers], top: usize) -> String {
             out.push_str(&format!("\nwhat changed in {}, by crate:\n", g.artifact));
             out.push_str(&indent(&change_table("crate", &g.crates, top).render()));
             more(&mut out, g.crates.len(), top);
+            out.push_str(&keeper_lines(&g.crates, top));
         }
         if !g.functions.is_empty() {
             if g.crates.is_empty() {
@@ -147,6 +232,7 @@ pub fn render_growers(growers: &[Growers], top: usize) -> String {
                 &change_table("function", &g.functions, top).render(),
             ));
             more(&mut out, g.functions.len(), top);
+            out.push_str(&keeper_lines(&g.functions, top));
         }
     }
     out
@@ -238,7 +324,7 @@ pub fn diff(old: &Side, new: &Side) -> Diff {
             gzip_bytes: Change::new(id.clone(), o.map(|s| s.gzip_bytes), n.map(|s| s.gzip_bytes)),
         });
         let secs = |s: Option<&Sizes>| s.and_then(|s| s.sections.clone()).unwrap_or_default();
-        let changed = diff_named(&secs(o), &secs(n), None);
+        let changed = diff_named(&secs(o), &secs(n), Cutoffs::default());
         if !changed.is_empty() {
             sections.insert(id.clone(), changed);
         }
@@ -308,7 +394,7 @@ mod tests {
     fn diff_sorts_growth_first_and_marks_new_and_removed() {
         let old = map(&[("a", 100), ("b", 50), ("gone", 30), ("same", 7)]);
         let new = map(&[("a", 90), ("b", 80), ("fresh", 200), ("same", 7)]);
-        let d = diff_named(&old, &new, None);
+        let d = diff_named(&old, &new, Cutoffs::default());
         let got: Vec<(&str, i64, &str)> = d
             .iter()
             .map(|c| (c.name.as_str(), c.delta, c.status()))
@@ -328,9 +414,66 @@ mod tests {
     fn names_below_a_truncated_old_list_are_not_called_new() {
         let old = map(&[("big", 500), ("kept", 100)]);
         let new = map(&[("big", 500), ("kept", 100), ("small", 60), ("grown", 300)]);
-        let d = diff_named(&old, &new, Some(100));
+        let d = diff_named(
+            &old,
+            &new,
+            Cutoffs {
+                old: Some(100),
+                new: None,
+            },
+        );
         let names: Vec<&str> = d.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["grown"]);
+    }
+
+    #[test]
+    fn names_that_left_a_truncated_new_list_are_not_called_removed() {
+        let old = map(&[("big", 500), ("small", 60), ("shrunk", 300), ("kept", 100)]);
+        let new = map(&[("big", 500), ("kept", 100)]);
+        let d = diff_named(
+            &old,
+            &new,
+            Cutoffs {
+                old: None,
+                new: Some(100),
+            },
+        );
+        // `small` may still be there, below the cut: not a change at all.
+        // `shrunk` is gone from the top: it shrank by at least 200 B.
+        let got: Vec<(&str, i64, &str)> = d
+            .iter()
+            .map(|c| (c.name.as_str(), c.delta, c.status()))
+            .collect();
+        assert_eq!(got, [("shrunk", -200, "left top")]);
+        let text = change_table("function", &d, 10).render();
+        assert!(
+            text.contains("<100 B") && text.contains("left top"),
+            "{text}"
+        );
+        assert!(!text.contains("removed"), "{text}");
+        // A whole new list still says removed.
+        let whole = diff_named(&old, &new, Cutoffs::default());
+        assert!(whole
+            .iter()
+            .any(|c| c.name == "small" && c.status() == "removed"));
+    }
+
+    #[test]
+    fn growers_drop_functions_that_only_fell_out_of_the_new_top() {
+        let mut old = attributed(
+            "demo",
+            &[("a", 1000)],
+            &[("a::big", "a", 900), ("a::mid", "a", 50)],
+        );
+        let mut new = attributed(
+            "demo",
+            &[("a", 1000)],
+            &[("a::big", "a", 900), ("a::x", "a", 50)],
+        );
+        old.truncated = true;
+        new.truncated = true;
+        let g = growers(&[old], &[new]);
+        assert!(g[0].functions.is_empty(), "{:?}", g[0].functions);
     }
 
     fn attributed(
@@ -357,6 +500,8 @@ mod tests {
                     bytes: *b,
                 })
                 .collect(),
+            kept_by: BTreeMap::new(),
+            crates_kept_by: BTreeMap::new(),
         }
     }
 
@@ -387,6 +532,63 @@ mod tests {
             text.contains("serde_json") && text.contains("+3.9 KiB") && text.contains("new"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn growers_say_what_keeps_a_new_crate_and_a_growing_function() {
+        let old = [attributed(
+            "demo",
+            &[("std", 1000)],
+            &[("wasm_demo::main", "wasm_demo", 100)],
+        )];
+        let mut new = attributed(
+            "demo",
+            &[("std", 1000), ("regex", 4000)],
+            &[
+                ("wasm_demo::main", "wasm_demo", 300),
+                ("regex::compile", "regex", 4000),
+            ],
+        );
+        let root = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        new.crates_kept_by.insert(
+            "regex".into(),
+            root(&["_start", "__main_void", "wasm_demo::main"]),
+        );
+        new.crates_kept_by.insert("std".into(), root(&["_start"]));
+        new.kept_by.insert(
+            "regex::compile".into(),
+            root(&[
+                "_start",
+                "__main_void",
+                "wasm_demo::main",
+                "regex::Regex::new",
+            ]),
+        );
+        new.kept_by
+            .insert("wasm_demo::main".into(), root(&["_start", "__main_void"]));
+        let g = growers(&old, &[new]);
+        let text = render_growers(&g, 10);
+        assert!(
+            text.contains("    regex ← wasm_demo::main ← __main_void ← _start\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "    regex::compile ← regex::Regex::new ← wasm_demo::main ← __main_void ← _start\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("    wasm_demo::main ← __main_void ← _start\n"),
+            "{text}"
+        );
+        // std did not change: no line for it.
+        assert!(!text.contains("std ←"), "{text}");
+        // A baseline written before the paths existed still loads.
+        let json = serde_json::to_string(&old[0]).unwrap();
+        assert!(!json.contains("kept_by"), "{json}");
+        let back: Attributed = serde_json::from_str(&json).unwrap();
+        assert!(back.kept_by.is_empty());
     }
 
     const BEFORE: &str = "fn main() { println!(\"{}\", std::hint::black_box(7u64) * 3); }\n";

@@ -5,10 +5,13 @@
 pub mod artifact;
 pub mod attribution;
 pub mod budgets;
+pub mod callgraph;
 pub mod chart;
 pub mod comment;
 pub mod diff;
 pub mod history;
 pub mod render;
 pub mod report;
+pub mod retained;
+pub mod synthetic;
 pub mod wasm;

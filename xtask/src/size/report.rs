@@ -58,6 +58,15 @@ pub struct Attributed {
     pub truncated: bool,
     pub crates: Vec<CrateSize>,
     pub functions: Vec<FunctionSize>,
+    /// What keeps each kept function alive: the names on its shortest path
+    /// from a root, root first, without itself (`size::retained::kept_by`).
+    /// Empty in reports written before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kept_by: BTreeMap<String, Vec<String>>,
+    /// The same for each crate: the path to its function nearest a root, up
+    /// to that function's caller.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub crates_kept_by: BTreeMap<String, Vec<String>>,
 }
 
 impl Attributed {
@@ -79,6 +88,8 @@ impl Attributed {
             truncated,
             crates: a.crates,
             functions,
+            kept_by: BTreeMap::new(),
+            crates_kept_by: BTreeMap::new(),
         }
     }
 }
@@ -114,6 +125,7 @@ mod tests {
             functions: vec![f("a", 5), f("b", 7), f("a", 4), f("c", 1)],
             crates: vec![],
             data: vec![],
+            indices: vec![],
         };
         let kept = Attributed::new(DEMO, a.clone(), 2);
         let got: Vec<(&str, u64)> = kept

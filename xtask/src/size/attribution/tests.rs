@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use super::*;
 use crate::ops::artifacts;
 use crate::ops::shrink::{self, Outcome};
+use crate::size::callgraph;
 use crate::size::wasm::{validate_wasm, wasm_sections};
 
 #[test]
@@ -196,6 +197,71 @@ fn demangle_drops_hashes_and_keeps_other_names() {
     assert_eq!(demangle(".12"), ".12");
     assert_eq!(demangle("a::b::h0123456789abcdef"), "a::b");
     assert_eq!(demangle("a::b::hxyz"), "a::b::hxyz");
+}
+
+/// A rebuild that changed only rustc's hashes and LLVM's suffixes names
+/// every function as before, so size-diff sees no change.
+#[test]
+fn names_differing_only_in_hash_and_llvm_suffix_are_one_function() {
+    for (a, b) in [
+        (
+            "_ZN4core3fmt5write17h0123456789abcdefE",
+            "_ZN4core3fmt5write17hfedcba9876543210E.llvm.8812391823",
+        ),
+        (
+            "_RNvNtCs1234_7mycrate3bar3foo",
+            "_RNvNtCs9876_7mycrate3bar3foo.llvm.77",
+        ),
+        ("dlmalloc.llvm.123456", "dlmalloc"),
+        ("helper.__uniq.1234567", "helper.llvm.99"),
+        ("a::b::h0123456789abcdef.llvm.5", "a::b::hfedcba9876543210"),
+        ("a::b::h0123456789abcdef.17", "a::b"),
+    ] {
+        assert_eq!(demangle(a), demangle(b), "{a} vs {b}");
+    }
+    assert_eq!(demangle("dlmalloc.llvm.123456"), "dlmalloc");
+    assert_eq!(demangle("helper.__uniq.1234567"), "helper");
+    // Only a suffix: names that merely contain the words stay.
+    assert_eq!(demangle("x.llvm."), "x.llvm.");
+    assert_eq!(demangle("a.llvm.b c"), "a.llvm.b c");
+    let old = crate::size::report::Attributed::new(
+        "wasm",
+        attribution_of(&["_ZN4core3fmt5write17h0123456789abcdefE", "dlmalloc.llvm.1"]),
+        100,
+    );
+    let new = crate::size::report::Attributed::new(
+        "wasm",
+        attribution_of(&["_ZN4core3fmt5write17hfedcba9876543210E", "dlmalloc.llvm.2"]),
+        100,
+    );
+    let g = crate::size::diff::growers(&[old], &[new]);
+    assert!(g[0].functions.is_empty() && g[0].crates.is_empty(), "{g:?}");
+}
+
+/// What `attribute` makes of functions with these raw names, 10 bytes each.
+fn attribution_of(raw: &[&str]) -> Attribution {
+    let functions: Vec<FunctionSize> = raw
+        .iter()
+        .map(|r| {
+            let name = demangle(r);
+            function(&name, &crate_of(&name), 10)
+        })
+        .collect();
+    let mut crates: BTreeMap<String, u64> = BTreeMap::new();
+    for f in &functions {
+        *crates.entry(f.krate.clone()).or_default() += f.bytes;
+    }
+    Attribution {
+        file: "x.wasm".into(),
+        named: true,
+        functions,
+        crates: crates
+            .into_iter()
+            .map(|(name, bytes)| CrateSize { name, bytes })
+            .collect(),
+        data: vec![],
+        indices: vec![],
+    }
 }
 
 #[test]
@@ -778,7 +844,22 @@ fn damaged_files_give_errors_not_panics() {
         let base = bases[case % bases.len()];
         let ranges = interesting_ranges(base);
         let damaged = mutate(&mut rng, base, &ranges);
-        let result = std::panic::catch_unwind(|| attribute(&damaged, "damaged.wasm"));
+        let result = std::panic::catch_unwind(|| {
+            // The call-graph analyses read the same damaged bytes.
+            for mode in [callgraph::Mode::SeeThrough, callgraph::Mode::TableRoot] {
+                if let Ok(g) = callgraph::graph(&damaged, mode) {
+                    let d = g.dominators();
+                    let parents = g.shortest_paths();
+                    for n in 0..g.len() as u32 {
+                        let _ = callgraph::path_to(&parents, n);
+                        assert!(d.retained[n as usize] <= d.reachable_bytes);
+                    }
+                    let group: Vec<u32> = (0..g.len() as u32).map(|n| n % 3).collect();
+                    let _ = g.group_retained(&group, 3);
+                }
+            }
+            attribute(&damaged, "damaged.wasm")
+        });
         match result {
             Ok(Ok(_)) => ok += 1,
             Ok(Err(_)) => err += 1,

@@ -1,0 +1,472 @@
+//! The call graph (`size::callgraph`) with names: retained sizes per
+//! function and per crate, the shortest path from a root to the functions
+//! a pattern names, and what no root reaches. `bloat --retained`, `--why`,
+//! `--garbage` and the gate's "kept by" lines are made here.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::size::attribution::{Attribution, CrateSize, DataSize, FunctionSize, DATA, UNKNOWN};
+use crate::size::callgraph::{path_to, Dominators, Graph, Node, SUPER_ROOT, UNREACHED};
+
+/// What the table node is called.
+pub const TABLE: &str = "[table]";
+
+/// A graph whose nodes have names and crates.
+pub struct Named {
+    pub graph: Graph,
+    /// Per node: its name (demangled), and its crate (`[data]` for data,
+    /// imports and the table `[unknown]`).
+    pub names: Vec<String>,
+    pub crates: Vec<String>,
+}
+
+impl Named {
+    /// Names the nodes of `graph` from `a`, the attribution of the same file.
+    pub fn new(graph: Graph, a: &Attribution) -> Self {
+        let by_index: HashMap<u32, &FunctionSize> =
+            a.indices.iter().copied().zip(a.functions.iter()).collect();
+        let mut names = Vec::with_capacity(graph.len());
+        let mut crates = Vec::with_capacity(graph.len());
+        for id in 0..graph.len() as u32 {
+            let (name, krate) = match graph.node(id) {
+                Node::Function(i) if i < graph.imports => {
+                    (graph.import_names[i as usize].clone(), UNKNOWN.to_owned())
+                }
+                Node::Function(i) => match by_index.get(&i) {
+                    Some(f) => (f.name.clone(), f.krate.clone()),
+                    None => (format!("func[{i}]"), UNKNOWN.to_owned()),
+                },
+                Node::Data { segment, offset } => {
+                    (graph.data_name(segment, offset), DATA.to_owned())
+                }
+                Node::Table => (TABLE.to_owned(), UNKNOWN.to_owned()),
+            };
+            names.push(name);
+            crates.push(krate);
+        }
+        Self {
+            graph,
+            names,
+            crates,
+        }
+    }
+
+    /// Bytes the module would lose without each crate's functions (and,
+    /// for `[data]`, without its data), by crate name.
+    pub fn crate_retained(&self) -> BTreeMap<String, u64> {
+        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+        for (id, c) in self.crates.iter().enumerate() {
+            if Some(id as u32) == self.graph.table {
+                continue;
+            }
+            let next = ids.len() as u32;
+            ids.entry(c.as_str()).or_insert(next);
+        }
+        let group: Vec<u32> = self
+            .crates
+            .iter()
+            .enumerate()
+            .map(|(id, c)| match Some(id as u32) == self.graph.table {
+                true => u32::MAX,
+                false => ids[c.as_str()],
+            })
+            .collect();
+        let lost = self.graph.group_retained(&group, ids.len());
+        ids.into_iter()
+            .map(|(name, g)| (name.to_owned(), lost[g as usize]))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionRetained {
+    #[serde(flatten)]
+    pub function: FunctionSize,
+    pub retained_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrateRetained {
+    #[serde(flatten)]
+    pub krate: CrateSize,
+    pub retained_bytes: u64,
+}
+
+/// `bloat --retained --json`: the attribution's fields, with
+/// `retained_bytes` on each function and crate.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetainedAttribution {
+    pub file: String,
+    pub named: bool,
+    pub functions: Vec<FunctionRetained>,
+    pub crates: Vec<CrateRetained>,
+    pub data: Vec<DataSize>,
+}
+
+pub fn with_retained(a: &Attribution, named: &Named, d: &Dominators) -> RetainedAttribution {
+    let per_crate = named.crate_retained();
+    let functions = a
+        .functions
+        .iter()
+        .zip(&a.indices)
+        .map(|(f, &i)| FunctionRetained {
+            function: f.clone(),
+            retained_bytes: named
+                .graph
+                .function_node(i)
+                .map_or(0, |n| d.retained[n as usize]),
+        })
+        .collect();
+    let crates = a
+        .crates
+        .iter()
+        .map(|c| CrateRetained {
+            krate: c.clone(),
+            retained_bytes: per_crate.get(&c.name).copied().unwrap_or(0),
+        })
+        .collect();
+    RetainedAttribution {
+        file: a.file.clone(),
+        named: a.named,
+        functions,
+        crates,
+        data: a.data.clone(),
+    }
+}
+
+/// One `--why` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WhyPath {
+    pub target: String,
+    /// The target's own bytes.
+    pub bytes: u64,
+    /// Names from a root to the target; empty when no root reaches it.
+    pub path: Vec<String>,
+    /// Own bytes of each step of `path`.
+    #[serde(skip)]
+    pub step_bytes: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Why {
+    pub paths: Vec<WhyPath>,
+}
+
+/// Whether `name` or `krate` contains `pattern`, ignoring case.
+fn matches(pattern: &str, name: &str, krate: &str) -> bool {
+    name.to_lowercase().contains(pattern) || krate.to_lowercase().contains(pattern)
+}
+
+/// The shortest path from a root to each function whose name or crate
+/// contains `pattern` (ignoring case): reached ones first, nearest first,
+/// then bigger first; at most `limit`.
+pub fn why(named: &Named, pattern: &str, limit: usize) -> Vec<WhyPath> {
+    let pattern = pattern.to_lowercase();
+    let g = &named.graph;
+    let parents = g.shortest_paths();
+    let mut found: Vec<(usize, u64, u32)> = (0..g.functions)
+        .filter(|&n| {
+            matches(
+                &pattern,
+                &named.names[n as usize],
+                &named.crates[n as usize],
+            )
+        })
+        .map(|n| {
+            let depth = depth(&parents, n);
+            (depth, g.bytes[n as usize], n)
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    found
+        .into_iter()
+        .take(limit)
+        .map(|(_, bytes, n)| {
+            let path = path_to(&parents, n);
+            WhyPath {
+                target: named.names[n as usize].clone(),
+                bytes,
+                path: path
+                    .iter()
+                    .map(|&p| named.names[p as usize].clone())
+                    .collect(),
+                step_bytes: path.iter().map(|&p| g.bytes[p as usize]).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Steps from a root; `usize::MAX` when unreached.
+fn depth(parents: &[u32], mut n: u32) -> usize {
+    let mut d = 0;
+    loop {
+        match parents.get(n as usize) {
+            Some(&UNREACHED) | None => return usize::MAX,
+            Some(&SUPER_ROOT) => return d,
+            Some(&p) => {
+                d += 1;
+                if d > parents.len() {
+                    return usize::MAX;
+                }
+                n = p;
+            }
+        }
+    }
+}
+
+/// The names closest to `pattern`: crates and the last segment of each
+/// function name, by edit distance, at most `count`.
+pub fn closest(named: &Named, pattern: &str, count: usize) -> Vec<String> {
+    let pattern: Vec<char> = pattern.to_lowercase().chars().take(64).collect();
+    let mut candidates: Vec<&str> = Vec::new();
+    for n in 0..named.graph.functions as usize {
+        candidates.push(&named.crates[n]);
+        let name = &named.names[n];
+        let last = name.rsplit("::").next().unwrap_or(name);
+        candidates.push(last);
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut scored: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            let c_chars: Vec<char> = c.to_lowercase().chars().take(64).collect();
+            (edit_distance(&pattern, &c_chars), c)
+        })
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(count)
+        .map(|(_, c)| c.to_owned())
+        .collect()
+}
+
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// A function or data object no root reaches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Garbage {
+    pub name: String,
+    #[serde(rename = "crate")]
+    pub krate: String,
+    pub bytes: u64,
+}
+
+/// What no root reaches: functions with a body and data objects, biggest
+/// first.
+pub fn garbage(named: &Named) -> Vec<Garbage> {
+    let g = &named.graph;
+    let reached = g.reachable();
+    let mut out: Vec<Garbage> = (0..g.len())
+        .filter(|&n| !reached[n] && g.bytes[n] > 0)
+        .map(|n| Garbage {
+            name: named.names[n].clone(),
+            krate: named.crates[n].clone(),
+            bytes: g.bytes[n],
+        })
+        .collect();
+    out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    out
+}
+
+/// What keeps each of `functions` and each crate alive: the names on its
+/// shortest path from a root, root first, without itself. For a crate, the
+/// path of its function nearest a root, up to that function's caller.
+pub struct KeptBy {
+    pub functions: BTreeMap<String, Vec<String>>,
+    pub crates: BTreeMap<String, Vec<String>>,
+}
+
+pub fn kept_by(named: &Named, functions: &[&str]) -> KeptBy {
+    let g = &named.graph;
+    let parents = g.shortest_paths();
+    let wanted: std::collections::HashSet<&str> = functions.iter().copied().collect();
+    let mut by_function = BTreeMap::new();
+    let mut nearest: BTreeMap<&str, (usize, u32)> = BTreeMap::new();
+    for n in 0..g.functions {
+        let name = named.names[n as usize].as_str();
+        let d = depth(&parents, n);
+        if d == usize::MAX {
+            continue;
+        }
+        if wanted.contains(name) && !by_function.contains_key(name) {
+            let mut path = names_of(named, &path_to(&parents, n));
+            path.pop();
+            by_function.insert(name.to_owned(), path);
+        }
+        let krate = named.crates[n as usize].as_str();
+        let e = nearest.entry(krate).or_insert((d, n));
+        if d < e.0 {
+            *e = (d, n);
+        }
+    }
+    let crates = nearest
+        .into_iter()
+        .map(|(krate, (_, n))| {
+            let path = path_to(&parents, n);
+            // Up to the first node outside the crate.
+            let keep = path
+                .iter()
+                .rposition(|&p| named.crates[p as usize] != krate)
+                .map_or(0, |i| i + 1);
+            (krate.to_owned(), names_of(named, &path[..keep]))
+        })
+        .collect();
+    KeptBy {
+        functions: by_function,
+        crates,
+    }
+}
+
+fn names_of(named: &Named, path: &[u32]) -> Vec<String> {
+    path.iter()
+        .map(|&p| named.names[p as usize].clone())
+        .collect()
+}
+
+/// A path as one line, target first: `regex ← wasm_demo::main ← _start`.
+pub fn kept_by_line(target: &str, path: &[String]) -> String {
+    let mut line = target.to_owned();
+    for step in path.iter().rev() {
+        line.push_str(" ← ");
+        line.push_str(step);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::size::attribution::attribute;
+    use crate::size::callgraph::{graph, Mode};
+    use crate::size::synthetic::{Function, Instr, Module};
+
+    fn module() -> Vec<u8> {
+        let f = |name: &str, body: Vec<Instr>| Function {
+            name: name.into(),
+            body,
+        };
+        Module {
+            functions: vec![
+                f("_start", vec![Instr::Call(1)]),
+                f(
+                    "_ZN9wasm_demo4main17h0123456789abcdefE",
+                    vec![Instr::Call(2)],
+                ),
+                f(
+                    "_ZN5regex5Regex3new17h0123456789abcdefE",
+                    vec![Instr::Call(3)],
+                ),
+                f(
+                    "_ZN5regex7compile17h0123456789abcdefE",
+                    vec![Instr::Add(9); 20],
+                ),
+                f("dlmalloc", vec![Instr::Add(9); 3]),
+            ],
+            exports: vec![("_start".into(), 0)],
+            names: true,
+            ..Module::default()
+        }
+        .encode()
+    }
+
+    fn named() -> (Attribution, Named) {
+        let wasm = module();
+        let a = attribute(&wasm, "m.wasm").unwrap();
+        let g = graph(&wasm, Mode::SeeThrough).unwrap();
+        let n = Named::new(g, &a);
+        (a, n)
+    }
+
+    #[test]
+    fn why_gives_the_path_from_the_root_with_bytes() {
+        let (_, n) = named();
+        let paths = why(&n, "REGEX", 10);
+        assert_eq!(paths.len(), 2);
+        assert_eq!(paths[0].target, "regex::Regex::new");
+        assert_eq!(
+            paths[0].path,
+            ["_start", "wasm_demo::main", "regex::Regex::new"]
+        );
+        assert_eq!(paths[1].path.len(), 4);
+        assert_eq!(paths[0].step_bytes.len(), 3);
+        let json = serde_json::to_value(Why { paths }).unwrap();
+        assert_eq!(json["paths"][0]["target"], "regex::Regex::new");
+        assert!(json["paths"][0]["bytes"].as_u64().unwrap() > 0);
+        assert!(json["paths"][0].get("step_bytes").is_none());
+        let dead = why(&n, "dlmalloc", 10);
+        assert!(dead[0].path.is_empty());
+        assert_eq!(garbage(&n)[0].name, "dlmalloc");
+    }
+
+    #[test]
+    fn closest_names_a_near_miss() {
+        let (_, n) = named();
+        assert_eq!(closest(&n, "regx", 1), ["regex"]);
+        assert_eq!(closest(&n, "dlmaloc", 1), ["dlmalloc"]);
+    }
+
+    #[test]
+    fn retained_json_adds_retained_bytes_and_keeps_the_fields() {
+        let (a, n) = named();
+        let d = n.graph.dominators();
+        let r = with_retained(&a, &n, &d);
+        let v = serde_json::to_value(&r).unwrap();
+        let regex_new = v["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "regex::Regex::new")
+            .unwrap();
+        let own = regex_new["bytes"].as_u64().unwrap();
+        assert!(regex_new["retained_bytes"].as_u64().unwrap() > own);
+        assert_eq!(regex_new["crate"], "regex");
+        let regex = v["crates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "regex")
+            .unwrap();
+        assert_eq!(regex["retained_bytes"], regex["bytes"]);
+        let demo = v["crates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "wasm_demo")
+            .unwrap();
+        assert_eq!(
+            demo["retained_bytes"].as_u64().unwrap(),
+            demo["bytes"].as_u64().unwrap() + regex["bytes"].as_u64().unwrap()
+        );
+    }
+
+    #[test]
+    fn kept_by_names_the_path_to_a_crate_and_a_function() {
+        let (_, n) = named();
+        let k = kept_by(&n, &["regex::compile"]);
+        assert_eq!(
+            kept_by_line("regex", &k.crates["regex"]),
+            "regex ← wasm_demo::main ← _start"
+        );
+        assert_eq!(
+            kept_by_line("regex::compile", &k.functions["regex::compile"]),
+            "regex::compile ← regex::Regex::new ← wasm_demo::main ← _start"
+        );
+    }
+}
