@@ -619,6 +619,69 @@ fn bench_build_with_zero_runs_is_refused() {
     assert_eq!(std::fs::read_dir(reports.path()).unwrap().count(), 0);
 }
 
+#[test]
+fn bench_build_synthetic_zero_is_refused() {
+    let reports = tempfile::tempdir().unwrap();
+    let out =
+        run(xtask(&["bench-build", "--synthetic", "3,0", "--reports-dir"]).arg(reports.path()));
+    assert_could_not_run(&out, &["--synthetic 0", "between 1 and 999"]);
+    assert_eq!(std::fs::read_dir(reports.path()).unwrap().count(), 0);
+}
+
+/// One generated package, measured cold and warm: the generated workspace
+/// builds for wasm, each run is timed and sized, and the user's tree is
+/// left as it was.
+#[test]
+#[ignore = "end to end: `cargo xtask test` runs it in a step of its own"]
+fn bench_build_synthetic_times_size_report_cold_and_warm() {
+    let status_before = bench_build_git_status();
+    let reports = tempfile::tempdir().unwrap();
+    let out = run(
+        xtask(&["bench-build", "--synthetic", "1", "--json", "--reports-dir"]).arg(reports.path()),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON alone");
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(reports.path().join("many-packages.json")).unwrap())
+            .unwrap();
+    assert_eq!(printed, written);
+    let rows = written["rows"].as_array().unwrap();
+    let runs: Vec<&str> = rows.iter().map(|r| r["run"].as_str().unwrap()).collect();
+    assert_eq!(runs, ["cold", "warm"], "{written}");
+    let cache = match std::env::var("RUSTC_WRAPPER") {
+        Ok(w) if !w.is_empty() => Path::new(&w)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned(),
+        _ => "none".to_owned(),
+    };
+    for r in rows {
+        assert_eq!(r["packages"], 1, "{r}");
+        assert_eq!(r["cache"], cache.as_str(), "{r}");
+        assert!(r["seconds"].as_f64().unwrap() > 0.0, "{r}");
+        // A wasm build of tokio and cortex-core, debug and release.
+        assert!(r["target_dir_bytes"].as_u64().unwrap() > 1 << 20, "{r}");
+    }
+    let md = std::fs::read_to_string(reports.path().join("many-packages.md")).unwrap();
+    assert!(md.contains("cargo xtask bench-build --synthetic 1"), "{md}");
+    // The size-report it timed measured the generated package.
+    let size: Value = serde_json::from_slice(
+        &std::fs::read(cargo_target_dir().join("bench-build/many-packages/reports/size.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let packages: Vec<&str> = size["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["package"].as_str().unwrap())
+        .collect();
+    assert!(packages.iter().all(|p| *p == "synth-001"), "{packages:?}");
+    assert!(!packages.is_empty());
+    assert_eq!(bench_build_git_status(), status_before);
+}
+
 // ---- Size history: `size-report --record`, reports/history.jsonl and the chart ----
 
 /// `git` in `dir` with a fixed identity and commit date, whatever the caller's env.

@@ -6,6 +6,7 @@
 pub mod artifacts;
 pub mod bench_copy;
 pub mod build;
+pub mod cache_stats;
 pub mod collect;
 pub mod features;
 pub mod measure;
@@ -16,4 +17,5 @@ pub mod revision;
 pub mod runtime;
 pub mod setup;
 pub mod shrink;
+pub mod synthetic;
 pub mod workspace;
