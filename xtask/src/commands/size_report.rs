@@ -2,6 +2,11 @@
 //! `reports/size.md` and `reports/size.json`, compare with the committed
 //! baseline (or a revision built now), and gate on the budgets in
 //! `[workspace.metadata.size-budgets]`.
+//!
+//! For CI machines in a matrix: `--shard I/N` measures a share of the
+//! packages and writes only its `size.json`; `--merge A.json B.json …`
+//! joins the shards' reports and then does what a whole measurement does
+//! (reports, comparison, gate), through the same [`conclude`].
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +22,7 @@ use crate::size::diff;
 use crate::size::history::{Entry, HISTORY_FILE};
 use crate::size::render::{accepted_lines, markdown, section_table, size_table};
 use crate::size::report::Report;
+use crate::size::shard::{self, Shard};
 use crate::util::files::write_atomic;
 use crate::util::git;
 use crate::util::table::print_report;
@@ -59,6 +65,25 @@ pub struct Args {
     /// table, what grew, details; under GitHub's 65,536-character limit
     #[arg(long, value_name = "FILE")]
     pub comment: Option<PathBuf>,
+    /// Measure only shard I of N of the wasm packages (sorted by name, the
+    /// k-th from 0 goes to shard k % N + 1) and write its size.json, for
+    /// `--merge`; no comparison, no gate
+    #[arg(
+        long,
+        value_name = "I/N",
+        conflicts_with_all = ["check", "bless", "record", "against", "backfill", "comment"]
+    )]
+    pub shard: Option<String>,
+    /// Join the size.json of every shard into one report, then write the
+    /// reports, compare with the baseline and gate (--check) as a whole
+    /// measurement would
+    #[arg(
+        long,
+        value_name = "SIZE_JSON",
+        num_args = 1..,
+        conflicts_with_all = ["no_build", "against", "backfill", "shard"]
+    )]
+    pub merge: Vec<PathBuf>,
 }
 
 /// What the measurement is compared with: the committed baseline, or a
@@ -126,11 +151,21 @@ fn comparison(sh: &Shell, ws: &Workspace, args: &Args, baseline_path: &Path) -> 
 const GROWERS_SHOWN: usize = 10;
 
 pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
+    // Bad input first: before the lock and before any build.
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let dir = ws.reports_dir(args.reports_dir.as_deref());
     let _lock = reports::lock(&dir)?;
     if let Some(n) = args.backfill {
         return backfill(sh, ws, &dir, n);
     }
+    if let Some(shard) = shard {
+        return measure_shard(sh, ws, args, &dir, shard);
+    }
+    // Before measuring: a merge of bad shards should not wait for anything.
+    let merged = match args.merge.as_slice() {
+        [] => None,
+        files => Some(merge_files(files)?),
+    };
     if args.record {
         // Before measuring: a refused --record should not cost a build.
         reports::ensure_recordable(sh, &ws.root, &dir)?;
@@ -140,44 +175,104 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         // cost a build, and nothing is written when it cannot.
         check_comment_path(file)?;
     }
-    let budgets = ws.budgets()?;
     let baseline_path = dir.join("size-baseline.json");
     let compared = comparison(sh, ws, args, &baseline_path)?;
+    let report = match merged {
+        Some(report) => report,
+        None => collect::measure_all(sh, ws, args.no_build)?,
+    };
+    conclude(sh, ws, args, &dir, &report, &compared)
+}
+
+/// `--shard I/N`: measures that share of the packages and writes its
+/// `size.json` (and nothing else) for `--merge` to join.
+fn measure_shard(
+    sh: &Shell,
+    ws: &Workspace,
+    args: &Args,
+    dir: &Path,
+    shard: Shard,
+) -> Result<Outcome> {
+    let budgets = ws.budgets()?;
+    let report = collect::measure_shard(sh, ws, shard, args.no_build)?;
+    let json = serde_json::to_string_pretty(&report)? + "\n";
+    let path = dir.join("size.json");
+    write_atomic(&path, json.as_bytes())?;
+    let mut packages: Vec<&str> = report
+        .artifacts
+        .iter()
+        .map(|a| a.package.as_str())
+        .collect();
+    packages.dedup();
+    let text = format!(
+        "{}shard {shard}: {}\nwrote {}; join every shard's with `cargo xtask size-report --merge …`\n",
+        size_table(&report, None, &budgets).render(),
+        match packages.as_slice() {
+            [] => "no package falls in this shard (fewer packages than shards)".to_owned(),
+            some => format!("packages {}", some.join(", ")),
+        },
+        ws.relative(&path)
+    );
+    print_report(&text, &json, args.json);
+    Ok(Outcome::Passed)
+}
+
+/// `--merge`: the shards' reports, read and joined.
+fn merge_files(files: &[PathBuf]) -> Result<Report> {
+    let reports = files
+        .iter()
+        .map(|f| Ok((f.display().to_string(), reports::load_report(f)?)))
+        .collect::<Result<Vec<_>>>()?;
+    shard::merge(&reports)
+}
+
+/// Everything after the measurement, for a measured and a merged report
+/// alike: size.{md,json}, the history, the step summary, the comment, the
+/// baseline when blessing, and the gate.
+fn conclude(
+    sh: &Shell,
+    ws: &Workspace,
+    args: &Args,
+    dir: &Path,
+    report: &Report,
+    compared: &Comparison,
+) -> Result<Outcome> {
+    let budgets = ws.budgets()?;
+    let baseline_path = dir.join("size-baseline.json");
     let baseline = compared.report.as_ref();
-    let report = collect::measure_all(sh, ws, args.no_build)?;
-    let violations = check_budgets(&report, baseline, &budgets, &compared.accepted)?;
+    let violations = check_budgets(report, baseline, &budgets, &compared.accepted)?;
     let growers = baseline
         .map(|b| budgets.drop_noise(diff::growers(&b.attribution, &report.attribution)))
         .unwrap_or_default();
     let growers_text = diff::render_growers(&growers, GROWERS_SHOWN);
 
-    let sizes = size_table(&report, baseline, &budgets);
-    let sections = section_table(&report);
+    let sizes = size_table(report, baseline, &budgets);
+    let sections = section_table(report);
     let baseline_note = format!("{}\n{}", compared.note, accepted_lines(&compared.accepted));
     let baseline_note = baseline_note.trim_end();
     let md = markdown(
-        &report,
+        report,
         &sizes,
         sections.as_ref(),
         baseline_note,
         &growers_text,
     );
-    let json = serde_json::to_string_pretty(&report)? + "\n";
+    let json = serde_json::to_string_pretty(report)? + "\n";
     write_atomic(&dir.join("size.json"), json.as_bytes())?;
     write_atomic(&dir.join("size.md"), md.as_bytes())?;
     let mut wrote = vec![dir.join("size.md"), dir.join("size.json")];
     let entry = match args.record {
-        true => Some(reports::history_entry(sh, &ws.root, &report)?),
+        true => Some(reports::history_entry(sh, &ws.root, report)?),
         false => None,
     };
-    wrote.extend(reports::update(&dir, entry.clone(), &budgets)?);
+    wrote.extend(reports::update(dir, entry.clone(), &budgets)?);
     reports::append_step_summary(&md)?;
     if let (Some(remote), Some(entry)) = (&args.publish, entry) {
         publish::publish(sh, ws, remote, entry, &budgets)?;
     }
     if let Some(file) = &args.comment {
         let gate = Gate {
-            report: &report,
+            report,
             baseline,
             budgets: &budgets,
             violations: &violations,

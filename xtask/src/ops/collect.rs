@@ -4,6 +4,7 @@
 //! collector, so both sides of a comparison are measured alike.
 
 use anyhow::{bail, Context, Result};
+use cargo_metadata::Package;
 use xshell::Shell;
 
 use crate::ops::artifacts::{self, Artifact};
@@ -16,11 +17,29 @@ use crate::size::attribution::attribute;
 use crate::size::callgraph::{self, Mode};
 use crate::size::report::{Attributed, Measured, Report, KEPT_FUNCTIONS};
 use crate::size::retained::{kept_by, Named};
+use crate::size::shard::Shard;
 use crate::util::git;
 
 /// Builds (unless told not to) and measures every wasm artifact.
 pub fn measure_all(sh: &Shell, ws: &Workspace, no_build: bool) -> Result<Report> {
-    let packages = ws.wasm_packages();
+    measure_packages(sh, ws, &ws.wasm_packages(), no_build)
+}
+
+/// Builds (unless told not to) and measures the wasm artifacts of `shard`'s
+/// packages only; the report says which shard it is.
+pub fn measure_shard(sh: &Shell, ws: &Workspace, shard: Shard, no_build: bool) -> Result<Report> {
+    let packages = shard.select(ws.wasm_packages(), |p| p.name.as_str());
+    let mut report = measure_packages(sh, ws, &packages, no_build)?;
+    report.shard = Some(shard);
+    Ok(report)
+}
+
+fn measure_packages(
+    sh: &Shell,
+    ws: &Workspace,
+    packages: &[&Package],
+    no_build: bool,
+) -> Result<Report> {
     let profiles = [Profile::Debug, Profile::Release];
     let artifacts: Vec<Artifact> = if no_build {
         let expected: Vec<Artifact> = packages
@@ -39,7 +58,7 @@ pub fn measure_all(sh: &Shell, ws: &Workspace, no_build: bool) -> Result<Report>
         }
         expected
     } else {
-        build::build(sh, ws, &packages, &profiles)?
+        build::build(sh, ws, packages, &profiles)?
     };
     let cache = artifacts::size_cache_dir(ws);
     let mut attribution = Vec::new();
@@ -60,15 +79,17 @@ pub fn measure_all(sh: &Shell, ws: &Workspace, no_build: bool) -> Result<Report>
             sizes,
         });
     }
-    measured.sort_by_key(|m| (m.package.clone(), m.kind, m.profile, m.stage));
     let rustc = provenance::rustc_version(sh).unwrap_or_else(|| "unknown".into());
     let commit = git::head_short(sh, &ws.root);
-    Ok(Report {
+    let mut report = Report {
         rustc,
         commit,
+        shard: None,
         artifacts: measured,
         attribution,
-    })
+    };
+    report.sort();
+    Ok(report)
 }
 
 /// Attribution of a shipped `.opt.wasm`, read from the -Oz copy that keeps

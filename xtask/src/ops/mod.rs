@@ -17,4 +17,5 @@ pub mod revision;
 pub mod runtime;
 pub mod setup;
 pub mod shrink;
+pub mod synthetic;
 pub mod workspace;

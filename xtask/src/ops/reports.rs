@@ -48,6 +48,23 @@ pub fn load_baseline(path: &Path) -> Result<Option<Report>> {
     })
 }
 
+/// A `size.json` written by size-report, given by the user: a shard's for
+/// `--merge`.
+pub fn load_report(path: &Path) -> Result<Report> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read {}; give the size.json that `cargo xtask size-report --shard I/N` wrote",
+            path.display()
+        )
+    })?;
+    serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} is not a size report; give the size.json that `cargo xtask size-report --shard              I/N` wrote",
+            path.display()
+        )
+    })
+}
+
 /// Every line of the history file at `path`, oldest first; a missing file
 /// is an empty history.
 pub fn load_history(path: &Path) -> Result<Vec<Entry>> {

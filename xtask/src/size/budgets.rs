@@ -328,6 +328,7 @@ mod tests {
     fn report(artifacts: Vec<Measured>) -> Report {
         Report {
             rustc: "rustc test".into(),
+            shard: None,
             commit: None,
             artifacts,
             attribution: Vec::new(),

@@ -13,5 +13,6 @@ pub mod history;
 pub mod render;
 pub mod report;
 pub mod retained;
+pub mod shard;
 pub mod synthetic;
 pub mod wasm;

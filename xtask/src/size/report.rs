@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::size::artifact::{artifact_id, Kind, Profile, Stage};
 use crate::size::attribution::{Attribution, CrateSize, FunctionSize};
+use crate::size::shard::Shard;
 use crate::size::wasm::Sizes;
 
 /// One measured artifact, as written to `size.json` and the baseline.
@@ -34,6 +35,10 @@ pub struct Report {
     pub rustc: String,
     #[serde(default)]
     pub commit: Option<String>,
+    /// Set when `size-report --shard I/N` measured only this share of the
+    /// wasm packages; `size-report --merge` joins the shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     pub artifacts: Vec<Measured>,
     /// Crates and biggest functions of each shipped `.wasm`, so a later
     /// report can say what grew.
@@ -95,6 +100,14 @@ impl Attributed {
 }
 
 impl Report {
+    /// Puts artifacts and attribution in the one order every report is
+    /// written in, so a merged report equals a whole measurement.
+    pub fn sort(&mut self) {
+        self.artifacts
+            .sort_by_key(|m| (m.package.clone(), m.kind, m.profile, m.stage));
+        self.attribution.sort_by(|a, b| a.artifact.cmp(&b.artifact));
+    }
+
     /// The artifact with id `id`, if measured.
     pub fn artifact(&self, id: &str) -> Option<&Measured> {
         self.artifacts.iter().find(|a| a.id() == id)

@@ -62,6 +62,45 @@ pub fn check_writable(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The bytes of the files under `dir` (0 if it does not exist), each file
+/// once however many hard links it has (cargo links its outputs from
+/// `deps/`), symbolic links not followed: what `du --apparent-size` says.
+pub fn dir_bytes(dir: &Path) -> Result<u64> {
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", d.display())),
+        };
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot read {}", d.display()))?;
+            let meta = entry
+                .metadata()
+                .with_context(|| format!("cannot read {}", entry.path().display()))?;
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if meta.is_file() && seen.insert(file_identity(&meta, &entry.path())) {
+                total += meta.len();
+            }
+        }
+    }
+    Ok(total)
+}
+
+#[cfg(unix)]
+fn file_identity(meta: &std::fs::Metadata, _path: &Path) -> (u64, u64, std::path::PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino(), std::path::PathBuf::new())
+}
+
+#[cfg(not(unix))]
+fn file_identity(_meta: &std::fs::Metadata, path: &Path) -> (u64, u64, std::path::PathBuf) {
+    (0, 0, path.to_path_buf())
+}
+
 /// Hex SHA-256 of `parts`, in order.
 pub fn content_hash(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
@@ -99,6 +138,18 @@ mod tests {
             format!("{err:#}").contains("exists and is writable"),
             "{err:#}"
         );
+    }
+
+    #[test]
+    fn dir_bytes_counts_each_file_once_and_a_missing_dir_as_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("deps/deeper")).unwrap();
+        std::fs::write(root.join("deps/a"), [0u8; 100]).unwrap();
+        std::fs::write(root.join("deps/deeper/b"), [0u8; 20]).unwrap();
+        std::fs::hard_link(root.join("deps/a"), root.join("a")).unwrap();
+        assert_eq!(dir_bytes(root).unwrap(), 120);
+        assert_eq!(dir_bytes(&root.join("missing")).unwrap(), 0);
     }
 
     #[test]

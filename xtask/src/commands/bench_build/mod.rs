@@ -7,6 +7,9 @@
 //! it (`target-<pkg>-<profile>`). The incremental edits go to the copy only,
 //! so an interrupted or killed benchmark can never leave the user's sources
 //! modified, and the user's own build outputs are never cleaned or rebuilt.
+//!
+//! `--synthetic N` (`synthetic.rs`) measures `size-report` instead, in
+//! copies with N generated wasm packages: `reports/many-packages.{md,json}`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,6 +19,7 @@ use cargo_metadata::{Package, TargetKind};
 use xshell::{cmd, Shell};
 
 mod report;
+mod synthetic;
 
 use self::report::{markdown, table, Mode, Report, Row};
 use super::{build_wasm, Outcome};
@@ -54,6 +58,16 @@ pub struct Args {
     /// Also record each median in the reports dir's history.jsonl, for the trend chart
     #[arg(long)]
     pub record: bool,
+    /// Instead: for each N (comma-separated or repeated: 1,4,12), generate a
+    /// workspace of N wasm packages over cortex-core and time a cold and a
+    /// warm `size-report` in it: reports/many-packages.{md,json}
+    #[arg(
+        long,
+        value_name = "N",
+        value_delimiter = ',',
+        conflicts_with_all = ["runs", "mode", "record", "packages", "debug", "release"]
+    )]
+    pub synthetic: Vec<usize>,
 }
 
 impl Args {
@@ -66,6 +80,10 @@ impl Args {
 }
 
 pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
+    if !args.synthetic.is_empty() {
+        let reports = ws.reports_dir(args.reports_dir.as_deref());
+        return synthetic::run(sh, ws, &args.synthetic, &reports, args.json);
+    }
     ensure!(
         args.runs > 0,
         "--runs 0 measures nothing; pass --runs 1 or more (default 3)"

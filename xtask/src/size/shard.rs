@@ -1,0 +1,337 @@
+//! Size reports in shards, for CI machines that each measure a share of the
+//! wasm packages (`size-report --shard I/N`), and their merge into one
+//! report (`size-report --merge`) that the gate then judges as a whole.
+//!
+//! Packages go to shards round-robin by name: sorted by name, the k-th
+//! (from 0) goes to shard `k % N + 1`. Every shard of one commit sees the
+//! same package list, so the shards cover each package exactly once.
+
+use std::fmt;
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::size::report::Report;
+
+/// `I/N`: shard `index` (from 1) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// `I/N` as given to `--shard`; the error is one line naming the fix.
+    pub fn parse(text: &str) -> Result<Self> {
+        let numbers = text.split_once('/').and_then(|(i, n)| {
+            Some((
+                i.trim().parse::<usize>().ok()?,
+                n.trim().parse::<usize>().ok()?,
+            ))
+        });
+        let Some((index, count)) = numbers else {
+            bail!(
+                "--shard {text}: expected I/N, two whole numbers such as 1/3 (this job's shard, \
+                 then how many shards there are)"
+            );
+        };
+        if count == 0 || index == 0 || index > count {
+            bail!(
+                "--shard {text}: shards count from 1 to N; give I/N with 1 <= I <= N, e.g. \
+                 --shard 1/{}",
+                count.max(1)
+            );
+        }
+        Ok(Self { index, count })
+    }
+
+    /// The items of this shard: `items` sorted by `name`, the k-th (from 0)
+    /// kept when `k % count + 1 == index`.
+    pub fn select<T>(&self, mut items: Vec<T>, name: impl Fn(&T) -> &str) -> Vec<T> {
+        items.sort_by(|a, b| name(a).cmp(name(b)));
+        items
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % self.count + 1 == self.index)
+            .map(|(_, item)| item)
+            .collect()
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl TryFrom<String> for Shard {
+    type Error = anyhow::Error;
+    fn try_from(text: String) -> Result<Self> {
+        Self::parse(&text)
+    }
+}
+
+impl From<Shard> for String {
+    fn from(shard: Shard) -> Self {
+        shard.to_string()
+    }
+}
+
+/// Joins shard reports, each named (its file) for the errors, into one
+/// report, as if one run had measured everything: artifacts and
+/// attribution are the union, in the order a whole measurement writes them.
+///
+/// Refused, in one line: reports of different rustc or commits, one
+/// artifact measured differently by two reports, and shard reports that do
+/// not cover every shard exactly once (a lost CI job would otherwise gate
+/// nothing for its packages).
+pub fn merge(reports: &[(String, Report)]) -> Result<Report> {
+    let Some((first_name, first)) = reports.first() else {
+        bail!("--merge needs at least one size.json; give every shard's report");
+    };
+    for (name, r) in &reports[1..] {
+        if r.rustc != first.rustc {
+            bail!(
+                "--merge: {first_name} was measured with `{}` but {name} with `{}`; measure \
+                 every shard with one toolchain",
+                first.rustc,
+                r.rustc
+            );
+        }
+        if r.commit != first.commit {
+            let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "unknown".into());
+            bail!(
+                "--merge: {first_name} is of commit {} but {name} of commit {}; merge the \
+                 shards of one commit",
+                show(&first.commit),
+                show(&r.commit)
+            );
+        }
+    }
+    check_shards(reports)?;
+
+    let mut merged = Report {
+        rustc: first.rustc.clone(),
+        commit: first.commit.clone(),
+        shard: None,
+        artifacts: Vec::new(),
+        attribution: Vec::new(),
+    };
+    let mut artifact_from: Vec<&str> = Vec::new();
+    let mut attribution_from: Vec<&str> = Vec::new();
+    for (name, r) in reports {
+        for a in &r.artifacts {
+            let id = a.id();
+            match merged.artifacts.iter().position(|m| m.id() == id) {
+                Some(i) if merged.artifacts[i] != *a => bail!(
+                    "--merge: {} and {name} measured {id} differently ({} B and {} B); two \
+                     shards built the same package, so give each package to one shard",
+                    artifact_from[i],
+                    merged.artifacts[i].sizes.bytes,
+                    a.sizes.bytes
+                ),
+                Some(_) => {}
+                None => {
+                    merged.artifacts.push(a.clone());
+                    artifact_from.push(name);
+                }
+            }
+        }
+        for a in &r.attribution {
+            match merged
+                .attribution
+                .iter()
+                .position(|m| m.artifact == a.artifact)
+            {
+                Some(i) if merged.attribution[i] != *a => bail!(
+                    "--merge: {} and {name} attribute {} differently; two shards built the \
+                     same package, so give each package to one shard",
+                    attribution_from[i],
+                    a.artifact
+                ),
+                Some(_) => {}
+                None => {
+                    merged.attribution.push(a.clone());
+                    attribution_from.push(name);
+                }
+            }
+        }
+    }
+    merged.sort();
+    Ok(merged)
+}
+
+/// With shard reports, every shard of one count exactly once.
+fn check_shards(reports: &[(String, Report)]) -> Result<()> {
+    let sharded: Vec<(&str, Shard)> = reports
+        .iter()
+        .filter_map(|(name, r)| Some((name.as_str(), r.shard?)))
+        .collect();
+    let Some(&(first_name, first)) = sharded.first() else {
+        return Ok(());
+    };
+    if let Some((name, _)) = reports.iter().find(|(_, r)| r.shard.is_none()) {
+        bail!(
+            "--merge: {name} is a whole measurement, not a shard's (`size-report --shard I/N` \
+             writes those); merge shard reports only"
+        );
+    }
+    let count = first.count;
+    for &(name, s) in &sharded {
+        if s.count != count {
+            bail!(
+                "--merge: {first_name} is shard {first} but {name} is shard {s}; merge the shards \
+                 of one split"
+            );
+        }
+    }
+    for index in 1..=count {
+        let from: Vec<&str> = sharded
+            .iter()
+            .filter(|(_, s)| s.index == index)
+            .map(|(name, _)| *name)
+            .collect();
+        match from.as_slice() {
+            [_] => {}
+            [] => bail!(
+                "--merge: no report of shard {index}/{count}; give the size.json of every \
+                 shard, 1/{count} to {count}/{count}"
+            ),
+            [a, b, ..] => bail!(
+                "--merge: {a} and {b} are both shard {index}/{count}; give each shard's \
+                 size.json once"
+            ),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed baseline: a real whole measurement of our packages.
+    fn whole() -> Report {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../reports/size-baseline.json");
+        let mut r: Report = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        r.sort();
+        r
+    }
+
+    /// What `size-report --shard` would have written for `shard` of `whole`.
+    fn shard_of(whole: &Report, shard: Shard) -> Report {
+        let mut packages: Vec<String> = whole.artifacts.iter().map(|a| a.package.clone()).collect();
+        packages.dedup();
+        let mine = shard.select(packages, |p| p.as_str());
+        let mut r = whole.clone();
+        r.shard = Some(shard);
+        r.artifacts.retain(|a| mine.contains(&a.package));
+        r.attribution.retain(|a| {
+            mine.iter()
+                .any(|p| a.artifact.starts_with(&format!("{p}/")))
+        });
+        r
+    }
+
+    fn named(reports: Vec<Report>) -> Vec<(String, Report)> {
+        reports
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (format!("shard{}.json", i + 1), r))
+            .collect()
+    }
+
+    #[test]
+    fn shard_parses_i_of_n_and_rejects_the_rest_naming_the_fix() {
+        assert_eq!(Shard::parse("2/3").unwrap(), Shard { index: 2, count: 3 });
+        for bad in ["0/2", "3/2", "1/0"] {
+            let e = Shard::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("1 <= I <= N"), "{bad}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        for bad in ["x", "1", "a/b", "1/2/3", "-1/2", ""] {
+            let e = Shard::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("expected I/N"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn shards_cover_every_item_once_round_robin_by_name() {
+        let items = vec!["d", "a", "c", "b", "e"];
+        let of = |i| Shard { index: i, count: 2 }.select(items.clone(), |s| s);
+        assert_eq!(of(1), ["a", "c", "e"]);
+        assert_eq!(of(2), ["b", "d"]);
+        let lonely = Shard { index: 3, count: 3 }.select(vec!["a"], |s| *s);
+        assert!(
+            lonely.is_empty(),
+            "more shards than packages: some are empty"
+        );
+    }
+
+    #[test]
+    fn shard_is_written_as_i_slash_n_in_the_report() {
+        let mut r = whole();
+        r.shard = Some(Shard { index: 1, count: 2 });
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["shard"], "1/2");
+        let back: Report = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
+        let mut bad = serde_json::to_value(&r).unwrap();
+        bad["shard"] = "3/2".into();
+        assert!(serde_json::from_value::<Report>(bad).is_err());
+    }
+
+    #[test]
+    fn two_shards_merge_to_the_whole_measurement() {
+        let whole = whole();
+        let shards: Vec<Report> = (1..=2)
+            .map(|i| shard_of(&whole, Shard { index: i, count: 2 }))
+            .collect();
+        assert!(
+            shards.iter().all(|s| !s.artifacts.is_empty()),
+            "each shard measures something"
+        );
+        // In any order of the files.
+        assert_eq!(merge(&named(shards.clone())).unwrap(), whole);
+        let reversed: Vec<Report> = shards.into_iter().rev().collect();
+        assert_eq!(merge(&named(reversed)).unwrap(), whole);
+    }
+
+    #[test]
+    fn an_artifact_measured_differently_by_two_shards_is_refused() {
+        let whole = whole();
+        let one = shard_of(&whole, Shard { index: 1, count: 2 });
+        let mut two = shard_of(&whole, Shard { index: 2, count: 2 });
+        let mut stolen = one.artifacts[0].clone();
+        stolen.sizes.bytes += 1;
+        two.artifacts.push(stolen.clone());
+        let e = merge(&named(vec![one, two])).unwrap_err().to_string();
+        assert!(e.contains(&stolen.id()), "{e}");
+        assert!(e.contains("shard1.json and shard2.json"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn shards_of_another_toolchain_or_commit_or_split_are_refused() {
+        let whole = whole();
+        let shard = |i, n| shard_of(&whole, Shard { index: i, count: n });
+        let mut other_rustc = shard(2, 2);
+        other_rustc.rustc = "rustc 0.0.1".into();
+        let e = merge(&named(vec![shard(1, 2), other_rustc])).unwrap_err();
+        assert!(e.to_string().contains("one toolchain"), "{e}");
+        let mut other_commit = shard(2, 2);
+        other_commit.commit = Some("0000000".into());
+        let e = merge(&named(vec![shard(1, 2), other_commit])).unwrap_err();
+        assert!(e.to_string().contains("of one commit"), "{e}");
+        let e = merge(&named(vec![shard(1, 2), shard(2, 3)])).unwrap_err();
+        assert!(e.to_string().contains("of one split"), "{e}");
+        let e = merge(&named(vec![shard(1, 2)])).unwrap_err();
+        assert!(e.to_string().contains("no report of shard 2/2"), "{e}");
+        let e = merge(&named(vec![shard(1, 2), shard(1, 2)])).unwrap_err();
+        assert!(e.to_string().contains("both shard 1/2"), "{e}");
+        let e = merge(&named(vec![shard(1, 2), whole.clone()])).unwrap_err();
+        assert!(e.to_string().contains("whole measurement"), "{e}");
+        assert!(merge(&[]).is_err());
+    }
+}
