@@ -75,6 +75,10 @@ enum Command {
 
 fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     let sh = Shell::new()?;
+    if matches!(cli.command, Command::SizeReport(_) | Command::BuildWasm(_)) {
+        // Answered while `cargo metadata` runs.
+        ops::provenance::ask_rustc_version(&sh);
+    }
     let ws = Workspace::load()?;
     cache::configure(&sh, &ws, cli.cache)?;
     let sh = &sh;

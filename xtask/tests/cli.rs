@@ -2142,3 +2142,66 @@ fn conflicting_or_missing_shards_are_refused_in_one_line() {
     let (out, _dir) = merge_and_check(&[one, serde_json::json!({"not": "a report"})]);
     assert_could_not_run(&out, &["shard-2.json", "not a size report"]);
 }
+
+/// A build xtask finds fresh starts no cargo; any edit of a source cargo's
+/// dep-info lists, or of the environment, builds again, and the output is
+/// the edited program's.
+#[test]
+fn fresh_builds_start_no_cargo_and_an_edit_builds_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    write_tiny_workspace(&ws, "tiny-fresh");
+    // Sources written a minute ago: a build records a source edited within
+    // the second before it started as possibly unseen, so that the kernel's
+    // coarse file times can never hide an edit.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    for file in ["Cargo.toml", "app/Cargo.toml", "app/src/main.rs"] {
+        let f = std::fs::File::options()
+            .append(true)
+            .open(ws.join(file))
+            .unwrap();
+        f.set_modified(past).unwrap();
+    }
+    let build = |extra_env: Option<(&str, &str)>| {
+        let mut cmd = xtask(&["build-wasm", "--release"]);
+        cmd.current_dir(&ws)
+            .env("CARGO_TARGET_DIR", dir.path().join("target"));
+        if let Some((k, v)) = extra_env {
+            cmd.env(k, v);
+        }
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let wasm = dir
+        .path()
+        .join("target/wasm/tiny-fresh/wasm32-wasip1/release/tiny-fresh.wasm");
+    let first = build(None);
+    assert!(first.contains("cargo build"), "{first}");
+    // The first build wrote Cargo.lock, an input: cargo is asked once more.
+    let again = build(None);
+    assert!(again.contains("cargo build"), "{again}");
+    let second = build(None);
+    assert!(second.contains("1 of 1 builds fresh"), "{second}");
+    assert!(
+        !second.contains("$ cargo build") && !second.contains("cargo build -p"),
+        "{second}"
+    );
+
+    // An edit: the source's time is now after the build started.
+    std::fs::write(
+        ws.join("app/src/main.rs"),
+        "fn main() {\n    println!(\"edited-output\");\n}\n",
+    )
+    .unwrap();
+    let third = build(None);
+    assert!(!third.contains("builds fresh"), "{third}");
+    let bytes = std::fs::read(&wasm).unwrap();
+    assert!(
+        bytes.windows(13).any(|w| w == b"edited-output"),
+        "the edited program was built"
+    );
+    // The environment is part of the key: another RUSTFLAGS builds again.
+    let fourth = build(Some(("RUSTFLAGS", "-Cdebug-assertions=off")));
+    assert!(!fourth.contains("builds fresh"), "{fourth}");
+}

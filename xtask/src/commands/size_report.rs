@@ -129,10 +129,8 @@ fn comparison(sh: &Shell, ws: &Workspace, args: &Args, baseline_path: &Path) -> 
     // Trailers count from the commit the baseline was blessed at; without
     // one in this history (blessed elsewhere, shallow clone) none apply.
     let accepted = match b.commit.as_deref() {
-        Some(c) if git::resolve(sh, &ws.root, c).is_ok() => {
-            revision::acceptances_since(sh, &ws.root, c)?
-        }
-        _ => Vec::new(),
+        Some(c) => revision::baseline_acceptances(sh, ws, c)?,
+        None => Vec::new(),
     };
     let note = format!(
         "baseline: `{}` (commit `{}`, {})",

@@ -11,6 +11,8 @@ use xshell::{cmd, Shell};
 
 use crate::ops::artifacts::{self, Artifact, WASM_TARGET};
 use crate::ops::features::{self, TOKIO_WASM_ERROR};
+use crate::ops::fresh;
+use crate::ops::provenance;
 use crate::ops::setup;
 use crate::ops::shrink::{self, Outcome};
 use crate::ops::workspace::Workspace;
@@ -18,28 +20,58 @@ use crate::size::artifact::{Profile, Stage};
 use crate::util::process::{self, cargo};
 
 /// Builds `packages` × `profiles`, shrinks release `.wasm`, and returns every
-/// artifact produced.
+/// artifact produced. Builds that are fresh (see `ops::fresh`) start no
+/// cargo; the others run concurrently, one cargo per package and profile,
+/// as many at a time as there are cores.
 pub fn build(
     sh: &Shell,
     ws: &Workspace,
     packages: &[&Package],
     profiles: &[Profile],
 ) -> Result<Vec<Artifact>> {
-    setup::ensure_targets(sh, &[WASM_TARGET])?;
     let jobs: Vec<(&Package, Profile)> = packages
         .iter()
         .flat_map(|p| profiles.iter().map(move |profile| (*p, *profile)))
         .collect();
-    let mut artifacts = Vec::new();
-    for (i, (package, profile)) in jobs.iter().enumerate() {
-        let started = Instant::now();
+    let rustc = provenance::rustc_version(sh).unwrap_or_default();
+    let key = fresh::inputs_key(ws, &rustc);
+    let raw_outputs = |package: &Package, profile: Profile| -> Vec<PathBuf> {
+        artifacts::expected(ws, package, profile)
+            .into_iter()
+            .filter(|a| a.stage == Stage::Raw)
+            .map(|a| a.path)
+            .collect()
+    };
+    let stale: Vec<(&Package, Profile)> = jobs
+        .iter()
+        .copied()
+        .filter(|(package, profile)| {
+            let dir = artifacts::profile_dir(ws, &package.name, *profile);
+            !fresh::is_fresh(&dir, &raw_outputs(package, *profile), &key)
+        })
+        .collect();
+    if stale.len() < jobs.len() {
         eprintln!(
-            "[{}/{}] {} ({profile}) for {WASM_TARGET}",
-            i + 1,
-            jobs.len(),
-            package.name
+            "{} of {} builds fresh: no cargo run for them",
+            jobs.len() - stale.len(),
+            jobs.len()
         );
-        cargo_build(sh, ws, package, *profile)?;
+    }
+    if !stale.is_empty() {
+        setup::ensure_targets(sh, &[WASM_TARGET])?;
+        let started = fresh::build_started();
+        cargo_builds(sh, ws, &stale)?;
+        // Cargo may have written Cargo.lock, or someone edited a manifest
+        // meanwhile: then the next run asks cargo again, which records.
+        let unchanged = fresh::inputs_key(ws, &rustc) == key;
+        for (package, profile) in stale.iter().filter(|_| unchanged) {
+            let dir = artifacts::profile_dir(ws, &package.name, *profile);
+            // Only costs the next run a cargo check if it cannot be written.
+            let _ = fresh::record(&dir, &raw_outputs(package, *profile), &key, started);
+        }
+    }
+    let mut artifacts = Vec::new();
+    for (package, profile) in &jobs {
         for artifact in artifacts::expected(ws, package, *profile) {
             if artifact.stage == Stage::Opt {
                 let raw = artifact.path.with_extension("").with_extension("wasm");
@@ -71,44 +103,80 @@ pub fn build(
             }
             artifacts.push(artifact);
         }
-        eprintln!("      done in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(artifacts)
 }
 
-/// Runs cargo for one package and profile, its stderr shown live and kept,
-/// so a tokio feature failure can be explained.
-fn cargo_build(sh: &Shell, ws: &Workspace, package: &Package, profile: Profile) -> Result<()> {
-    let target_dir = artifacts::package_target_dir(ws, &package.name);
-    let cargo = cargo();
-    let name = package.name.as_str();
-    let release = (profile == Profile::Release).then_some("--release");
+/// Runs cargo for each package and profile, at most one per core at a time,
+/// their stderr shown live (prefixed when several run) and kept, so a tokio
+/// feature failure can be explained.
+fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Result<()> {
     let color = std::io::stderr().is_terminal().then_some("--color=always");
-    let _root = sh.push_dir(&ws.root);
     let (flags_env, flags_config) = with_rustflags(
         std::env::var("CARGO_ENCODED_RUSTFLAGS").ok().as_deref(),
         std::env::var("RUSTFLAGS").ok().as_deref(),
         &remap_flags(ws),
     );
-    let config = flags_config.iter().flat_map(|c| ["--config", c.as_str()]);
-    let mut cmd = cmd!(
-        sh,
-        "{cargo} build -p {name} --target {WASM_TARGET} --target-dir {target_dir} {release...} {color...} {config...}"
+    let _root = sh.push_dir(&ws.root);
+    let cargo = cargo();
+    let mut cmds = Vec::new();
+    for (i, (package, profile)) in jobs.iter().enumerate() {
+        let target_dir = artifacts::package_target_dir(ws, &package.name);
+        fresh::forget(&artifacts::profile_dir(ws, &package.name, *profile));
+        let name = package.name.as_str();
+        let release = (*profile == Profile::Release).then_some("--release");
+        let config = flags_config.iter().flat_map(|c| ["--config", c.as_str()]);
+        let mut cmd = cmd!(
+            sh,
+            "{cargo} build -p {name} --target {WASM_TARGET} --target-dir {target_dir} {release...} {color...} {config...}"
+        );
+        if let Some(encoded) = &flags_env {
+            cmd = cmd.env("CARGO_ENCODED_RUSTFLAGS", encoded);
+        }
+        eprintln!(
+            "[{}/{}] {name} ({profile}) for {WASM_TARGET}\n$ {cmd}",
+            i + 1,
+            jobs.len()
+        );
+        cmds.push(cmd);
+    }
+    let started = Instant::now();
+    let concurrent = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let labels: Vec<String> = jobs
+        .iter()
+        .map(|(p, profile)| format!("[{} {profile}] ", p.name))
+        .collect();
+    let prefix = jobs.len() > 1;
+    let mut tokio_error = vec![false; jobs.len()];
+    let statuses = process::run_concurrently(cmds, concurrent, |i, line| {
+        let label = if prefix { labels[i].as_str() } else { "" };
+        eprintln!("{label}{line}");
+        tokio_error[i] |= line.contains(TOKIO_WASM_ERROR);
+    })?;
+    eprintln!(
+        "      {} build(s) done in {:.1} s",
+        jobs.len(),
+        started.elapsed().as_secs_f64()
     );
-    if let Some(encoded) = &flags_env {
-        cmd = cmd.env("CARGO_ENCODED_RUSTFLAGS", encoded);
+    let failed: Vec<String> = jobs
+        .iter()
+        .zip(&statuses)
+        .enumerate()
+        .filter(|(_, (_, status))| !status.success())
+        .map(|(i, ((package, profile), _))| {
+            if tokio_error[i] {
+                explain_tokio_failure(sh, ws, &package.name);
+            }
+            format!("{} ({profile})", package.name)
+        })
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "building {} for {WASM_TARGET} failed; cargo's errors are above",
+            failed.join(", ")
+        );
     }
-    eprintln!("$ {cmd}");
-    let mut tokio_error = false;
-    let status =
-        process::stream_stderr(cmd, |line| tokio_error |= line.contains(TOKIO_WASM_ERROR))?;
-    if status.success() {
-        return Ok(());
-    }
-    if tokio_error {
-        explain_tokio_failure(sh, ws, name);
-    }
-    bail!("building {name} ({profile}) for {WASM_TARGET} failed; cargo's errors are above")
+    Ok(())
 }
 
 /// `--remap-path-prefix` flags that take this machine's paths out of the

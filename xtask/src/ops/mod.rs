@@ -9,6 +9,7 @@ pub mod build;
 pub mod cache;
 pub mod collect;
 pub mod features;
+pub mod fresh;
 pub mod measure;
 pub mod provenance;
 pub mod publish;

@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
+use crate::ops::artifacts;
 use crate::ops::collect;
 use crate::ops::workspace::Workspace;
 use crate::size::budgets::{parse_trailers, Acceptance, TRAILER};
 use crate::size::report::Report;
+use crate::util::files::{content_hash, write_atomic};
 use crate::util::git::{self, Worktree};
 use crate::util::lock::{self, Lock, WhenBusy};
 
@@ -100,13 +102,47 @@ pub fn measure(sh: &Shell, ws: &Workspace, commit: &str) -> Result<Report> {
 /// The acceptances in commits after `since` up to HEAD. A malformed trailer
 /// is reported (naming its commit) and ignored, so the gate judges as if it
 /// were absent.
-pub fn acceptances_since(sh: &Shell, root: &Path, since: &str) -> Result<Vec<Acceptance>> {
-    let log = git::trailers_since(sh, root, since, TRAILER)?;
-    let (accepted, warnings) = parse_trailers(&log);
+/// Growth accepted since the baseline's commit `since`: none when that
+/// commit is not in this history (blessed elsewhere, a shallow clone). The
+/// log of a range of two commits never changes, so it is kept in the size
+/// cache: a no-op size-report runs one git instead of a walk of the range.
+pub fn baseline_acceptances(sh: &Shell, ws: &Workspace, since: &str) -> Result<Vec<Acceptance>> {
+    let Some((since, head)) = git::commit_and_head(sh, &ws.root, since) else {
+        return Ok(Vec::new());
+    };
+    let dir = artifacts::size_cache_dir(ws);
+    let key = content_hash(&[
+        b"trailers v1",
+        since.as_bytes(),
+        head.as_bytes(),
+        TRAILER.as_bytes(),
+    ]);
+    let cached = dir.join(format!("trailers-{key}.txt"));
+    let log = match std::fs::read_to_string(&cached) {
+        Ok(log) => log,
+        Err(_) => {
+            let log = git::trailers_since(sh, &ws.root, &since, TRAILER)?;
+            if std::fs::create_dir_all(&dir).is_ok() {
+                // A cache that cannot be written only costs time next run.
+                let _ = write_atomic(&cached, log.as_bytes());
+            }
+            log
+        }
+    };
+    Ok(parse_and_warn(&log))
+}
+
+fn parse_and_warn(log: &str) -> Vec<Acceptance> {
+    let (accepted, warnings) = parse_trailers(log);
     for warning in warnings {
         eprintln!("warning: {warning}");
     }
-    Ok(accepted)
+    accepted
+}
+
+pub fn acceptances_since(sh: &Shell, root: &Path, since: &str) -> Result<Vec<Acceptance>> {
+    let log = git::trailers_since(sh, root, since, TRAILER)?;
+    Ok(parse_and_warn(&log))
 }
 
 #[cfg(test)]

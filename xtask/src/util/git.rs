@@ -34,6 +34,19 @@ pub fn resolve(sh: &Shell, root: &Path, rev: &str) -> Result<String> {
         .with_context(|| format!("`{rev}` is not a commit in {}", root.display()))
 }
 
+/// The full hashes of commit `rev` and of HEAD, in one call; `None` when
+/// `rev` is not a commit of this repository (or there is no repository).
+pub fn commit_and_head(sh: &Shell, root: &Path, rev: &str) -> Option<(String, String)> {
+    let spec = format!("{rev}^{{commit}}");
+    let out = cmd!(sh, "git -C {root} rev-parse {spec} HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()?;
+    let mut lines = out.lines();
+    Some((lines.next()?.to_owned(), lines.next()?.to_owned()))
+}
+
 /// Every first-parent commit of HEAD, newest first, as full hashes.
 pub fn first_parent_commits(sh: &Shell, root: &Path) -> Result<Vec<String>> {
     let list = cmd!(sh, "git -C {root} rev-list --first-parent HEAD")

@@ -1,6 +1,6 @@
-//! The one place child processes are started outside `xshell`: where output
-//! must stream live while it is kept, or where an exit code must pass
-//! through. Everything else runs through the `Shell` made in `main`, with
+//! The one place child processes are started outside `xshell`: where
+//! several run at once with their output streamed live and kept, or where
+//! an exit code must pass through. Everything else runs through the `Shell` made in `main`, with
 //! `cmd!` (argument vectors, echoed as they run).
 
 use std::ffi::OsString;
@@ -15,22 +15,6 @@ pub fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
-/// Runs `cmd` with its stderr shown line by line as it comes and each line
-/// handed to `on_line`; stdout and stdin are inherited.
-pub fn stream_stderr(cmd: Cmd<'_>, mut on_line: impl FnMut(&str)) -> Result<ExitStatus> {
-    let shown = cmd.to_string();
-    let mut child = Command::from(cmd)
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot start `{shown}`; is the program on PATH?"))?;
-    for line in BufReader::new(child.stderr.take().expect("piped")).lines() {
-        let line = line?;
-        eprintln!("{line}");
-        on_line(&line);
-    }
-    Ok(child.wait()?)
-}
-
 /// Runs `cmd` with every stream inherited and returns how it ended, for a
 /// caller that passes the exit code on.
 pub fn status(cmd: Cmd<'_>) -> Result<ExitStatus> {
@@ -38,4 +22,122 @@ pub fn status(cmd: Cmd<'_>) -> Result<ExitStatus> {
     Command::from(cmd)
         .status()
         .with_context(|| format!("cannot start `{shown}`; is the program on PATH?"))
+}
+
+/// A child started by [`start_reading`], its stdout not yet read.
+#[derive(Debug)]
+pub struct Pending(std::process::Child);
+
+/// Starts `cmd` with its stdout piped (stderr discarded), to be read later
+/// with [`Pending::finish`]: a question asked early, answered when needed.
+pub fn start_reading(cmd: Cmd<'_>) -> Result<Pending> {
+    let shown = cmd.to_string();
+    let child = Command::from(cmd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start `{shown}`; is the program on PATH?"))?;
+    Ok(Pending(child))
+}
+
+impl Pending {
+    /// The child's stdout, trimmed, if it exited successfully.
+    pub fn finish(self) -> Option<String> {
+        let out = self.0.wait_with_output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+}
+
+/// What a child run by [`run_concurrently`] said or did.
+enum Event {
+    Line(usize, String),
+    Done(usize, std::io::Result<ExitStatus>),
+}
+
+/// Runs `cmds`, at most `max` at a time, and returns how each ended, in
+/// order. Their stderr lines reach `on_line(index, line)` as they come, in
+/// the calling thread; stdout and stdin are inherited.
+pub fn run_concurrently(
+    cmds: Vec<Cmd<'_>>,
+    max: usize,
+    mut on_line: impl FnMut(usize, &str),
+) -> Result<Vec<ExitStatus>> {
+    let count = cmds.len();
+    let mut pending = cmds
+        .into_iter()
+        .map(|cmd| (cmd.to_string(), Command::from(cmd)))
+        .enumerate();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut statuses: Vec<Option<ExitStatus>> = vec![None; count];
+    let mut running = 0;
+    let mut failed_to_start = None;
+    loop {
+        while running < max.max(1) && failed_to_start.is_none() {
+            let Some((i, (shown, mut command))) = pending.next() else {
+                break;
+            };
+            match command.stderr(Stdio::piped()).spawn() {
+                Ok(mut child) => {
+                    let stderr = child.stderr.take().expect("piped");
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                            let _ = tx.send(Event::Line(i, line));
+                        }
+                        let _ = tx.send(Event::Done(i, child.wait()));
+                    });
+                    running += 1;
+                }
+                Err(e) => {
+                    failed_to_start = Some(
+                        anyhow::Error::new(e)
+                            .context(format!("cannot start `{shown}`; is the program on PATH?")),
+                    );
+                }
+            }
+        }
+        if running == 0 {
+            break;
+        }
+        match rx.recv().expect("a running child's thread holds a sender") {
+            Event::Line(i, line) => on_line(i, &line),
+            Event::Done(i, status) => {
+                running -= 1;
+                statuses[i] = Some(status.context("waiting for a child process")?);
+            }
+        }
+    }
+    if let Some(e) = failed_to_start {
+        return Err(e);
+    }
+    Ok(statuses
+        .into_iter()
+        .map(|s| s.expect("every child ran to its end"))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_children_report_lines_and_statuses_in_order() {
+        let sh = xshell::Shell::new().unwrap();
+        let script = "echo line-$I >&2; exit $I";
+        let cmds = (0..5)
+            .map(|i| xshell::cmd!(sh, "sh -c {script}").env("I", i.to_string()))
+            .collect();
+        let mut lines = Vec::new();
+        let statuses =
+            run_concurrently(cmds, 2, |i, line| lines.push((i, line.to_owned()))).unwrap();
+        let codes: Vec<i32> = statuses.iter().map(|s| s.code().unwrap()).collect();
+        assert_eq!(codes, [0, 1, 2, 3, 4]);
+        lines.sort();
+        let expected: Vec<(usize, String)> = (0..5).map(|i| (i, format!("line-{i}"))).collect();
+        assert_eq!(lines, expected);
+        let missing = vec![xshell::cmd!(sh, "/nonexistent/program")];
+        assert!(run_concurrently(missing, 2, |_, _| {}).is_err());
+    }
 }

@@ -1,0 +1,258 @@
+//! Whether a wasm package's build is fresh without asking cargo: a no-op
+//! `size-report` over N packages would otherwise start 2N cargo processes
+//! (debug and release), each a full manifest load and fingerprint walk.
+//!
+//! After a successful build xtask writes a stamp beside its outputs. The
+//! build counts as fresh, and cargo is not run, only when all of this holds;
+//! any doubt runs cargo, which is always right:
+//! - the inputs key is the same: the toolchain (`rustc -V`), the cargo
+//!   command line, the environment (all of it, but the shell's own
+//!   bookkeeping), `Cargo.lock`, every member's manifest, the `.cargo`
+//!   config files cargo reads, and `rust-toolchain(.toml)`;
+//! - every output is there, as long and as old as the stamp says;
+//! - every source file cargo's dep-info (`<output>.d`) lists, the local
+//!   packages' sources (registry crates are immutable, pinned by
+//!   `Cargo.lock`), is older than the moment that build started.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::ops::workspace::Workspace;
+use crate::util::files::{content_hash, write_atomic};
+
+/// Variables that change from shell to shell without changing a build.
+const VOLATILE: [&str; 4] = ["PWD", "OLDPWD", "SHLVL", "_"];
+
+/// The stamp's file name, in the output dir of a package and profile.
+const STAMP: &str = ".xtask-fresh.json";
+
+/// Everything but the sources that a build's result depends on, hashed.
+pub fn inputs_key(ws: &Workspace, rustc: &str) -> String {
+    let mut env: Vec<(String, String)> = std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
+        .collect();
+    env.sort();
+    let mut files: Vec<PathBuf> = vec![ws.root.join("Cargo.lock"), ws.root_manifest()];
+    files.extend(ws.members().map(|p| p.manifest_path.clone().into()));
+    for dir in ws.root.ancestors() {
+        files.push(dir.join(".cargo").join("config.toml"));
+        files.push(dir.join(".cargo").join("config"));
+    }
+    if let Some(home) = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+    {
+        files.push(home.join("config.toml"));
+        files.push(home.join("config"));
+    }
+    files.push(ws.root.join("rust-toolchain.toml"));
+    files.push(ws.root.join("rust-toolchain"));
+    let mut parts: Vec<Vec<u8>> = vec![rustc.as_bytes().to_vec()];
+    for (k, v) in env {
+        parts.push(format!("{k}={v}").into_bytes());
+    }
+    for file in files {
+        parts.push(file.display().to_string().into_bytes());
+        parts.push(std::fs::read(&file).unwrap_or_default());
+    }
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    content_hash(&refs)
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct Stamp {
+    key: String,
+    /// When the build that wrote the outputs started, ns since the epoch.
+    started_ns: u128,
+    outputs: Vec<Output>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct Output {
+    path: PathBuf,
+    len: u64,
+    modified_ns: u128,
+}
+
+fn modified_ns(path: &Path) -> Option<(u64, u128)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let since = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    Some((meta.len(), since.as_nanos()))
+}
+
+/// When a build starts, as its stamp records it: take it before cargo
+/// starts. A second early, because the kernel stamps files with a clock
+/// that lags by up to a tick: an edit just after this moment must never
+/// look older than it. An edit in that second costs one cargo run.
+pub fn build_started() -> u128 {
+    SystemTime::now()
+        .checked_sub(std::time::Duration::from_secs(1))
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Whether the build of `outputs` (a package's raw artifacts for one
+/// profile, in `dir`) is fresh for `key`.
+pub fn is_fresh(dir: &Path, outputs: &[PathBuf], key: &str) -> bool {
+    let Some(stamp) = std::fs::read(dir.join(STAMP))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Stamp>(&b).ok())
+    else {
+        return false;
+    };
+    if stamp.key != key || stamp.outputs.len() != outputs.len() {
+        return false;
+    }
+    let outputs_unchanged = stamp
+        .outputs
+        .iter()
+        .zip(outputs)
+        .all(|(o, path)| o.path == *path && modified_ns(path) == Some((o.len, o.modified_ns)));
+    outputs_unchanged
+        && outputs.iter().all(|out| {
+            let Ok(dep_info) = std::fs::read_to_string(out.with_extension("d")) else {
+                return false;
+            };
+            dep_info_inputs(&dep_info)
+                .iter()
+                .all(|input| modified_ns(input).is_some_and(|(_, m)| m < stamp.started_ns))
+        })
+}
+
+/// Records that `outputs` in `dir` were just built, from inputs as they
+/// were at `started_ns`. A stamp that cannot be written only costs the
+/// next run a cargo check.
+pub fn record(dir: &Path, outputs: &[PathBuf], key: &str, started_ns: u128) -> Result<()> {
+    let outputs = outputs
+        .iter()
+        .filter_map(|path| {
+            let (len, modified_ns) = modified_ns(path)?;
+            Some(Output {
+                path: path.clone(),
+                len,
+                modified_ns,
+            })
+        })
+        .collect();
+    let stamp = Stamp {
+        key: key.to_owned(),
+        started_ns,
+        outputs,
+    };
+    write_atomic(&dir.join(STAMP), &serde_json::to_vec(&stamp)?)
+}
+
+/// Forgets the stamp, before a build that may fail halfway.
+pub fn forget(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(STAMP));
+}
+
+/// The inputs a Makefile-style dep-info file lists (`out: in1 in2 …`,
+/// spaces in paths escaped as `\ `), every rule's.
+fn dep_info_inputs(text: &str) -> Vec<PathBuf> {
+    let mut inputs = Vec::new();
+    for line in text.lines() {
+        let Some((_, deps)) = split_rule(line) else {
+            continue;
+        };
+        let mut current = String::new();
+        let mut chars = deps.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek().is_some_and(|n| *n == ' ' || *n == '\\') => {
+                    current.push(chars.next().expect("peeked"));
+                }
+                ' ' => {
+                    if !current.is_empty() {
+                        inputs.push(PathBuf::from(std::mem::take(&mut current)));
+                    }
+                }
+                _ => current.push(c),
+            }
+        }
+        if !current.is_empty() {
+            inputs.push(PathBuf::from(current));
+        }
+    }
+    inputs
+}
+
+/// `target: deps` split at the first `: ` not escaped.
+fn split_rule(line: &str) -> Option<(&str, &str)> {
+    let at = line
+        .find(": ")
+        .or_else(|| line.strip_suffix(':').map(str::len))?;
+    Some((&line[..at], line.get(at + 1..).unwrap_or("").trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_info_lists_every_input_and_unescapes_spaces() {
+        let text =
+            "/t/app.wasm: /w/src/main.rs /w/my\\ dir/lib.rs /w/build.rs\n\n/w/src/main.rs:\n";
+        assert_eq!(
+            dep_info_inputs(text),
+            vec![
+                PathBuf::from("/w/src/main.rs"),
+                PathBuf::from("/w/my dir/lib.rs"),
+                PathBuf::from("/w/build.rs"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_build_is_fresh_until_an_input_output_or_key_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, out) = (dir.path().join("main.rs"), dir.path().join("app.wasm"));
+        std::fs::write(&src, "fn main() {}").unwrap();
+        let set_modified = |path: &Path, t: SystemTime| {
+            let file = std::fs::File::options().append(true).open(path).unwrap();
+            file.set_modified(t).unwrap();
+        };
+        set_modified(&src, SystemTime::now() - std::time::Duration::from_secs(10));
+        let started = build_started();
+        std::fs::write(&out, b"\0asm").unwrap();
+        std::fs::write(
+            out.with_extension("d"),
+            format!("{}: {}\n", out.display(), src.display()),
+        )
+        .unwrap();
+        let outputs = [out.clone()];
+        assert!(!is_fresh(dir.path(), &outputs, "k"), "no stamp yet");
+        record(dir.path(), &outputs, "k", started).unwrap();
+        assert!(is_fresh(dir.path(), &outputs, "k"));
+        assert!(!is_fresh(dir.path(), &outputs, "other key"));
+
+        // An output replaced behind our back.
+        std::fs::write(&out, b"\0asm\x01").unwrap();
+        assert!(!is_fresh(dir.path(), &outputs, "k"));
+        record(dir.path(), &outputs, "k", started).unwrap();
+        assert!(is_fresh(dir.path(), &outputs, "k"));
+
+        // A source edited just before the build's clock was read, within
+        // the second the stamp leaves for the kernel's coarse file times.
+        set_modified(
+            &src,
+            SystemTime::now() - std::time::Duration::from_millis(500),
+        );
+        assert!(!is_fresh(dir.path(), &outputs, "k"));
+
+        // A source gone.
+        std::fs::remove_file(&src).unwrap();
+        assert!(!is_fresh(dir.path(), &outputs, "k"));
+        forget(dir.path());
+        assert!(!dir.path().join(STAMP).exists());
+    }
+}
