@@ -21,8 +21,8 @@ use clap::{Parser, Subcommand};
 use xshell::Shell;
 
 use commands::{
-    bench_bloat, bench_build, bench_runtime, bloat, build_wasm, doctor, run_wasm, size_diff,
-    size_report, test, Outcome,
+    bench_bloat, bench_build, bench_cache, bench_runtime, bloat, build_wasm, doctor, run_wasm,
+    size_diff, size_report, test, Outcome,
 };
 use ops::cache::{self, Cache};
 use ops::workspace::Workspace;
@@ -65,6 +65,8 @@ enum Command {
     BenchBuild(bench_build::Args),
     /// Compare two size JSONs, .wasm files or git revisions: totals, sections, crates, functions
     SizeDiff(size_diff::Args),
+    /// Two clones of HEAD through sccache and a Redis server, the cache empty then filled: reports/compiler-cache.{md,json}
+    BenchCache(bench_cache::Args),
     /// Time the demo's workload natively and as wasm under the embedded runtime: reports/runtime.{md,json}
     BenchRuntime(bench_runtime::Args),
     /// Time bloat --retained and --why (and twiggy, if installed) on a large generated module: reports/bloat-bench.{md,json}
@@ -90,6 +92,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Bloat(args) => bloat::run(sh, &ws, &args),
         Command::BenchBuild(args) => bench_build::run(sh, &ws, &args),
         Command::SizeDiff(args) => size_diff::run(sh, &ws, &args),
+        Command::BenchCache(args) => bench_cache::run(sh, &ws, &args),
         Command::BenchRuntime(args) => bench_runtime::run(sh, &ws, &args),
         Command::BenchBloat(args) => bench_bloat::run(sh, &ws, &args),
         Command::RunWasm(args) => run_wasm::run(sh, &ws, &args),

@@ -2205,3 +2205,11 @@ fn fresh_builds_start_no_cargo_and_an_edit_builds_again() {
     let fourth = build(Some(("RUSTFLAGS", "-Cdebug-assertions=off")));
     assert!(!fourth.contains("builds fresh"), "{fourth}");
 }
+
+#[test]
+fn bench_cache_with_an_empty_step_is_refused_and_writes_nothing() {
+    let reports = tempfile::tempdir().unwrap();
+    let out = run(xtask(&["bench-cache", "--step", " ", "--reports-dir"]).arg(reports.path()));
+    assert_could_not_run(&out, &["--step is empty", "--step size-report"]);
+    assert_eq!(std::fs::read_dir(reports.path()).unwrap().count(), 0);
+}

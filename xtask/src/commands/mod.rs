@@ -4,6 +4,7 @@
 
 pub mod bench_bloat;
 pub mod bench_build;
+pub mod bench_cache;
 pub mod bench_runtime;
 pub mod bloat;
 pub mod build_wasm;

@@ -14,12 +14,15 @@
 //!   sccache (the opt-in) caches them too.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use xshell::{cmd, Shell};
 
+use crate::ops::setup;
 use crate::ops::workspace::Workspace;
+use crate::util::process::{self, Server};
 
 /// A cache the user can ask xtask to set up (`--cache`, or `CORTEX_CACHE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -128,8 +131,52 @@ pub fn ensure_sccache(sh: &Shell, ws: &Workspace) -> Result<PathBuf> {
     Ok(binary)
 }
 
+/// A Redis server on 127.0.0.1 that keeps nothing on disk, standing in
+/// for a team's shared cache; stopped when dropped.
+#[derive(Debug)]
+pub struct Redis {
+    _server: Server,
+    pub port: u16,
+}
+
+impl Redis {
+    /// Starts `redis` on a port the kernel had free. Should another program
+    /// take the port first, Redis exits and the next free port is tried.
+    pub fn start(sh: &Shell, redis: &Path, dir: &Path) -> Result<Self> {
+        for _ in 0..20 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .context("cannot find a free port on 127.0.0.1")?
+                .port();
+            let (p, none) = (port.to_string(), "");
+            let mut server = process::start_server(cmd!(
+                sh,
+                "{redis} --bind 127.0.0.1 --port {p} --save {none} --appendonly no --dir {dir}"
+            ))?;
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(20) && !server.exited() {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Ok(Self {
+                        _server: server,
+                        port,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        bail!(
+            "redis-server did not start on any of 20 free ports; {}",
+            setup::REDIS_HELP
+        )
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
 /// What sccache's server counted since it started or was zeroed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Stats {
     /// Where the cache lives, as sccache says it (`Local disk: …`, `redis, …`).
     pub location: String,

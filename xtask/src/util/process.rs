@@ -50,6 +50,36 @@ impl Pending {
     }
 }
 
+/// A server started by [`start_server`], killed when dropped.
+#[derive(Debug)]
+pub struct Server(std::process::Child);
+
+/// Starts `cmd` in the background, its output discarded; it is killed
+/// when the returned guard drops.
+pub fn start_server(cmd: Cmd<'_>) -> Result<Server> {
+    let shown = cmd.to_string();
+    let child = Command::from(cmd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start `{shown}`; is the program on PATH?"))?;
+    Ok(Server(child))
+}
+
+impl Server {
+    /// Whether it has exited (it could not start, say).
+    pub fn exited(&mut self) -> bool {
+        !matches!(self.0.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// What a child run by [`run_concurrently`] said or did.
 enum Event {
     Line(usize, String),

@@ -323,7 +323,7 @@ fn is_dirty(sh: &Shell, root: &Path, reports: &Path) -> Option<bool> {
     Some(!changes.is_empty())
 }
 
-fn load_average() -> Option<[f64; 3]> {
+pub(crate) fn load_average() -> Option<[f64; 3]> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     let mut fields = text.split_whitespace().map(|f| f.parse().ok());
     Some([fields.next()??, fields.next()??, fields.next()??])
@@ -331,7 +331,7 @@ fn load_average() -> Option<[f64; 3]> {
 
 /// `cargo xtask` and `args` (this process's, after the program name),
 /// quoted for a POSIX shell.
-fn reproduce_command(args: impl IntoIterator<Item = String>) -> String {
+pub(crate) fn reproduce_command(args: impl IntoIterator<Item = String>) -> String {
     let mut words = vec!["cargo".to_owned(), "xtask".to_owned()];
     for arg in args {
         let plain = !arg.is_empty()
