@@ -34,7 +34,8 @@ pub fn build(
         .flat_map(|p| profiles.iter().map(move |profile| (*p, *profile)))
         .collect();
     let rustc = provenance::rustc_version(sh).unwrap_or_default();
-    let key = fresh::inputs_key(ws, &rustc);
+    let before = fresh::inputs_key(ws, &rustc);
+    let key = before.combined();
     let raw_outputs = |package: &Package, profile: Profile| -> Vec<PathBuf> {
         artifacts::expected(ws, package, profile)
             .into_iter()
@@ -61,10 +62,11 @@ pub fn build(
         setup::ensure_targets(sh, &[WASM_TARGET])?;
         let started = fresh::build_started();
         cargo_builds(sh, ws, &stale)?;
-        // Cargo may have written Cargo.lock, or someone edited a manifest
-        // meanwhile: then the next run asks cargo again, which records.
-        let unchanged = fresh::inputs_key(ws, &rustc) == key;
-        for (package, profile) in stale.iter().filter(|_| unchanged) {
+        // Cargo may have written Cargo.lock: recorded under the new key. If
+        // anything else changed meanwhile, the next run asks cargo again.
+        let after = fresh::inputs_key(ws, &rustc);
+        let key = after.combined();
+        for (package, profile) in stale.iter().filter(|_| before.still_holds(&after)) {
             let dir = artifacts::profile_dir(ws, &package.name, *profile);
             // Only costs the next run a cargo check if it cannot be written.
             let _ = fresh::record(&dir, &raw_outputs(package, *profile), &key, started);

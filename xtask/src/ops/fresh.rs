@@ -7,7 +7,8 @@
 //! any doubt runs cargo, which is always right:
 //! - the inputs key is the same: the toolchain (`rustc -V`), the cargo
 //!   command line, the environment (all of it, but the shell's own
-//!   bookkeeping), `Cargo.lock`, every member's manifest, the `.cargo`
+//!   bookkeeping), `Cargo.lock` (which may change only by cargo's own
+//!   hand during the build), every member's manifest, the `.cargo`
 //!   config files cargo reads, and `rust-toolchain(.toml)`;
 //! - every output is there, as long and as old as the stamp says;
 //! - every source file cargo's dep-info (`<output>.d`) lists, the local
@@ -29,8 +30,31 @@ const VOLATILE: [&str; 4] = ["PWD", "OLDPWD", "SHLVL", "_"];
 /// The stamp's file name, in the output dir of a package and profile.
 const STAMP: &str = ".xtask-fresh.json";
 
-/// Everything but the sources that a build's result depends on, hashed.
-pub fn inputs_key(ws: &Workspace, rustc: &str) -> String {
+/// Everything but the sources that a build's result depends on, hashed in
+/// two parts: `Cargo.lock`, which cargo itself may write during a build
+/// (resolving the manifests hashed in the other part), and the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    lock: String,
+    rest: String,
+}
+
+impl Key {
+    /// The key a stamp records.
+    pub fn combined(&self) -> String {
+        content_hash(&[self.lock.as_bytes(), self.rest.as_bytes()])
+    }
+
+    /// Whether a build that started with `self` and ended with `after` can
+    /// be recorded as fresh for `after`: nothing changed, or only Cargo.lock
+    /// (cargo writes it from the same manifests).
+    pub fn still_holds(&self, after: &Key) -> bool {
+        self.rest == after.rest
+    }
+}
+
+/// The inputs key of `ws` for toolchain `rustc` (its `rustc -V`).
+pub fn inputs_key(ws: &Workspace, rustc: &str) -> Key {
     let mut env: Vec<(String, String)> = std::env::vars_os()
         .map(|(k, v)| {
             (
@@ -41,7 +65,7 @@ pub fn inputs_key(ws: &Workspace, rustc: &str) -> String {
         .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
         .collect();
     env.sort();
-    let mut files: Vec<PathBuf> = vec![ws.root.join("Cargo.lock"), ws.root_manifest()];
+    let mut files: Vec<PathBuf> = vec![ws.root_manifest()];
     files.extend(ws.members().map(|p| p.manifest_path.clone().into()));
     for dir in ws.root.ancestors() {
         files.push(dir.join(".cargo").join("config.toml"));
@@ -65,7 +89,10 @@ pub fn inputs_key(ws: &Workspace, rustc: &str) -> String {
         parts.push(std::fs::read(&file).unwrap_or_default());
     }
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    content_hash(&refs)
+    Key {
+        lock: content_hash(&[&std::fs::read(ws.root.join("Cargo.lock")).unwrap_or_default()]),
+        rest: content_hash(&refs),
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
