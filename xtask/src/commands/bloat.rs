@@ -17,6 +17,7 @@ use xshell::Shell;
 use super::Outcome;
 use crate::ops::artifacts;
 use crate::ops::build;
+use crate::ops::treemap;
 use crate::ops::workspace::Workspace;
 use crate::size::artifact::Profile;
 use crate::size::attribution::{attribute, monomorphisations, Attribution, DATA, UNKNOWN};
@@ -46,6 +47,14 @@ pub struct Args {
     /// Print the attribution as JSON on stdout (messages go to stderr)
     #[arg(long)]
     pub json: bool,
+    /// Also write the treemap to FILE: one self-contained HTML page; with
+    /// -p, coloured against the committed size baseline
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+    /// With --html: check the page in headless Chromium, then save a
+    /// screenshot of it to PNG
+    #[arg(long, value_name = "PNG", requires = "html")]
+    pub screenshot: Option<PathBuf>,
 }
 
 pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
@@ -83,6 +92,16 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         .copied()
         .unwrap_or(0);
     let figures = subject.figures(&bytes, code)?;
+    if let Some(html) = &args.html {
+        write_treemap(
+            sh,
+            ws,
+            &subject,
+            &attribution,
+            html,
+            args.screenshot.as_deref(),
+        )?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&attribution)?);
         return Ok(Outcome::Passed);
@@ -107,6 +126,36 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Passed)
+}
+
+/// `--html` (and `--screenshot`): the treemap of `a`; for a package's
+/// release build, coloured against the committed baseline.
+fn write_treemap(
+    sh: &Shell,
+    ws: &Workspace,
+    subject: &Subject,
+    a: &Attribution,
+    html: &Path,
+    screenshot: Option<&Path>,
+) -> Result<()> {
+    let (title, baseline) = match subject {
+        Subject::File(path) => (path.display().to_string(), None),
+        Subject::Release { package, .. } => (
+            format!("{package} release -Oz"),
+            treemap::package_baseline(ws, package)?,
+        ),
+    };
+    let t = treemap::of(&title, a, baseline.as_ref());
+    treemap::write(html, &t)?;
+    eprintln!("wrote {}", html.display());
+    if let Some(png) = screenshot {
+        treemap::screenshot(sh, html, &t, png)?;
+        eprintln!(
+            "wrote {} (the page checked in Chromium first)",
+            png.display()
+        );
+    }
+    Ok(())
 }
 
 /// What the figures describe.

@@ -18,6 +18,7 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
     setup::ensure_targets(sh, &WASM_TARGETS)?;
     setup::ensure_components(sh, &["rustfmt", "clippy"])?;
     setup::ensure_libclang(sh)?;
+    let chromium = setup::ensure_chromium(sh)?;
 
     let cargo = cargo();
     let wasm_p: Vec<String> = ws
@@ -120,6 +121,16 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
             Box::new(|| {
                 cmd!(sh, "{cargo} test --target wasm32-wasip1 -p cortex-core")
                     .env("CARGO_TARGET_WASM32_WASIP1_RUNNER", &rt_binary)
+                    .run()
+            }),
+        ),
+        // The treemap page of a tiny real wasm, opened in headless Chromium:
+        // what it drew (from the DOM) against its JSON, and its console.
+        (
+            "treemap in headless Chromium (rectangles and labels against the JSON, no console error)",
+            Box::new(|| {
+                cmd!(sh, "{cargo} test --workspace --bin xtask -- --ignored browser_")
+                    .env("CHROMIUM", &chromium)
                     .run()
             }),
         ),

@@ -1,5 +1,6 @@
 //! Installs what the build needs, or says exactly how to: rustup targets and
-//! components, and libclang for the rocksdb crate's bindgen.
+//! components, libclang for the rocksdb crate's bindgen, and Chromium for
+//! the treemap's browser test.
 
 use std::path::{Path, PathBuf};
 
@@ -140,6 +141,15 @@ pub fn ensure_libclang(sh: &Shell) -> Result<()> {
     if find_libclang().is_some() {
         return Ok(());
     }
+    apt_install(sh, "libclang", "libclang-dev", LIBCLANG_HELP)?;
+    if find_libclang().is_none() {
+        bail!("libclang-dev installed but no libclang found; {LIBCLANG_HELP}");
+    }
+    Ok(())
+}
+
+/// As root with apt-get, installs Debian's `package`; else fails with `help`.
+fn apt_install(sh: &Shell, what: &str, package: &str, help: &str) -> Result<()> {
     let is_root = cmd!(sh, "id -u")
         .quiet()
         .read()
@@ -151,19 +161,50 @@ pub fn ensure_libclang(sh: &Shell) -> Result<()> {
         .run()
         .is_ok();
     if !(is_root && has_apt) {
-        bail!("libclang not found: {LIBCLANG_HELP}");
+        bail!("{what} not found: {help}");
     }
-    eprintln!("libclang not found; installing Debian's libclang-dev");
+    eprintln!("{what} not found; installing Debian's {package}");
     let _env = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
     cmd!(sh, "apt-get update -qq").run()?;
     cmd!(
         sh,
-        "apt-get install -y -qq --no-install-recommends libclang-dev"
+        "apt-get install -y -qq --no-install-recommends {package}"
     )
     .run()
-    .with_context(|| format!("apt-get could not install libclang-dev; {LIBCLANG_HELP}"))?;
-    if find_libclang().is_none() {
-        bail!("libclang-dev installed but no libclang found; {LIBCLANG_HELP}");
-    }
+    .with_context(|| format!("apt-get could not install {package}; {help}"))?;
     Ok(())
+}
+
+pub const CHROMIUM_HELP: &str = "the treemap's browser test and `bloat --screenshot` need \
+    Chromium (or Chrome). Install it: `sudo apt-get install chromium` (Debian), \
+    `brew install --cask chromium` (macOS); or point CHROMIUM at its executable";
+
+/// Chromium's (or Chrome's) executable: `CHROMIUM` if set, else the first
+/// of the usual names on PATH.
+pub fn find_chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
+    }
+    let path = std::env::var_os("PATH")?;
+    let names = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ];
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Finds Chromium; as root with apt-get, installs Debian's `chromium`.
+pub fn ensure_chromium(sh: &Shell) -> Result<PathBuf> {
+    if let Some(found) = find_chromium() {
+        return Ok(found);
+    }
+    apt_install(sh, "Chromium", "chromium", CHROMIUM_HELP)?;
+    find_chromium()
+        .with_context(|| format!("chromium installed but not found on PATH; {CHROMIUM_HELP}"))
 }

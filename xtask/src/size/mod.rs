@@ -11,4 +11,5 @@ pub mod diff;
 pub mod history;
 pub mod render;
 pub mod report;
+pub mod treemap;
 pub mod wasm;
