@@ -256,4 +256,61 @@ mod tests {
             "{problems:#?}"
         );
     }
+
+    /// A module of 29,100 functions in 300 crates (generated: attribution
+    /// figures, no wasm): the page holds at most `MAX_DRAWN` rectangles in
+    /// the whole view, and still renders as its model. Prints the page's
+    /// size and the browser's time, for the README; asserts no time.
+    #[test]
+    #[ignore = "browser: `cargo xtask test` runs it in a step of its own, after installing Chromium"]
+    fn browser_renders_a_big_module_as_its_model() {
+        use crate::size::attribution::{CrateSize, FunctionSize};
+        use crate::size::treemap::MAX_DRAWN;
+        let mut functions = Vec::new();
+        let mut crates = Vec::new();
+        for c in 0..300u64 {
+            let mut sum = 0;
+            for f in 0..29 * (1 + c % 5) + 10 {
+                let bytes = 20 + (c * 7919 + f * 104_729) % 3000;
+                sum += bytes;
+                functions.push(FunctionSize {
+                    name: format!("<crate{c}::Type{f}<T> as core::fmt::Debug>::fmt"),
+                    krate: format!("crate{c}"),
+                    bytes,
+                });
+            }
+            crates.push(CrateSize {
+                name: format!("crate{c}"),
+                bytes: sum,
+            });
+        }
+        crates.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+        assert_eq!(functions.len(), 29_100);
+        let a = Attribution {
+            file: "big.wasm".into(),
+            named: true,
+            functions,
+            crates,
+            data: vec![],
+        };
+        let t = of("big.wasm", &a, None);
+        let drawn = t
+            .crates
+            .iter()
+            .flat_map(|c| &c.items)
+            .filter(|i| i.rect.is_some());
+        assert_eq!(drawn.count(), MAX_DRAWN);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.html");
+        write(&path, &t).unwrap();
+        let sh = Shell::new().unwrap();
+        let started = std::time::Instant::now();
+        let problems = check_in_browser(&sh, &chromium(), &path, &t).unwrap();
+        assert_eq!(problems, Vec::<String>::new());
+        eprintln!(
+            "29,100 functions in 300 crates: page {} bytes, self-test in Chromium {:.1} s",
+            std::fs::metadata(&path).unwrap().len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
 }

@@ -30,9 +30,18 @@ pub const HEIGHT: f64 = 1000.0;
 /// them when the crate is big enough to show it.
 const PAD: f64 = 2.0;
 const HEADER: f64 = 18.0;
-/// In the whole-module view, items smaller than this (in square units) are
-/// not drawn: they are there when the crate is zoomed into.
-const MIN_AREA: f64 = 2.0;
+/// In the whole-module view, items smaller than this (in square units, 4×4
+/// at the nominal size) are not drawn: too small to read or point at, and
+/// a 25,000-function module would draw thousands of them on every way
+/// back from a crate. They are there when the crate is zoomed into.
+const MIN_AREA: f64 = 16.0;
+/// At most this many items in the whole-module view, the biggest: a
+/// browser lays out a few thousand rectangles at once without a pause.
+pub const MAX_DRAWN: usize = 3000;
+/// How many crates, the biggest, the page's self-test zooms into: each
+/// way back redraws the whole view, so all of them would make the test of
+/// a module with hundreds of crates take minutes.
+pub const SELFTEST_ZOOMS: usize = 24;
 /// Items per crate; the smallest beyond it are one `… N more` item, so a
 /// 25,000-function module still gives a page a browser opens quickly.
 pub const MAX_ITEMS: usize = 400;
@@ -49,6 +58,8 @@ pub struct Treemap {
     pub compared: Option<String>,
     pub width: f64,
     pub height: f64,
+    /// How many crates the page's self-test zooms into ([`SELFTEST_ZOOMS`]).
+    pub selftest_zooms: usize,
     /// Largest first.
     pub crates: Vec<Block>,
 }
@@ -198,6 +209,7 @@ pub fn model(title: &str, a: &Attribution, baseline: Option<Baseline<'_>>) -> Tr
         compared: baseline.map(|b| b.note),
         width: WIDTH,
         height: HEIGHT,
+        selftest_zooms: SELFTEST_ZOOMS,
         crates,
     }
 }
@@ -294,6 +306,22 @@ fn lay_out(crates: &mut [Block]) {
         };
         for (item, r) in block.items.iter_mut().zip(squarify(&items, inner)) {
             item.rect = r.filter(|r| r.area() >= MIN_AREA);
+        }
+    }
+    let mut drawn: Vec<(f64, usize, usize)> = crates
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            c.items
+                .iter()
+                .enumerate()
+                .filter_map(move |(j, it)| Some((it.rect?.area(), i, j)))
+        })
+        .collect();
+    if drawn.len() > MAX_DRAWN {
+        drawn.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        for &(_, i, j) in &drawn[MAX_DRAWN..] {
+            crates[i].items[j].rect = None;
         }
     }
 }

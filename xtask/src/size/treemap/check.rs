@@ -82,6 +82,7 @@ pub fn check(t: &Treemap, r: &Rendered) -> Vec<String> {
         .filter(|&i| {
             t.crates[i].rect.is_some() && t.crates[i].items.iter().any(|it| it.zoom.is_some())
         })
+        .take(t.selftest_zooms)
         .collect();
     let Some((whole, zooms)) = r.views.split_first() else {
         problems.push("the page measured no view".to_owned());

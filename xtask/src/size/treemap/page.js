@@ -49,7 +49,7 @@
     return (value * 100) / of + '%';
   }
 
-  function box(kind, id, name, rect, change, crateIndex) {
+  function box(into, kind, id, name, rect, change, crateIndex) {
     const el = document.createElement('div');
     el.className = 'node ' + kind + ' ' + (change || 'hue');
     if (!change) el.style.setProperty('--hue', hue(crateIndex));
@@ -62,28 +62,41 @@
     label.className = 'label';
     label.textContent = name;
     el.appendChild(label);
-    map.appendChild(el);
+    into.appendChild(el);
   }
 
   // The crate zoomed into, by index; null for the whole module.
   let zoomed = null;
 
+  // The whole view's rectangles, made once: going back to it from a crate
+  // puts them back instead of making thousands again.
+  let whole = null;
+
   function render(view) {
     zoomed = view;
-    map.replaceChildren();
     map.classList.toggle('zoomed', view !== null);
     if (view === null) {
-      data.crates.forEach((c, i) => {
-        if (!c.rect) return;
-        box('crate', 'c' + i, c.name, c.rect, c.change, i);
-        c.items.forEach((it, j) => {
-          if (it.rect) box('item', 'c' + i + '.' + j, it.name, it.rect, it.change, i);
+      if (!whole) {
+        whole = document.createDocumentFragment();
+        data.crates.forEach((c, i) => {
+          if (!c.rect) return;
+          box(whole, 'crate', 'c' + i, c.name, c.rect, c.change, i);
+          c.items.forEach((it, j) => {
+            if (it.rect) box(whole, 'item', 'c' + i + '.' + j, it.name, it.rect, it.change, i);
+          });
         });
-      });
+        whole = Array.from(whole.childNodes);
+      }
+      map.replaceChildren();
+      const frag = document.createDocumentFragment();
+      for (const el of whole) frag.appendChild(el);
+      map.appendChild(frag);
     } else {
+      const frag = document.createDocumentFragment();
       data.crates[view].items.forEach((it, j) => {
-        if (it.zoom) box('item', 'c' + view + '.' + j, it.name, it.zoom, it.change, view);
+        if (it.zoom) box(frag, 'item', 'c' + view + '.' + j, it.name, it.zoom, it.change, view);
       });
+      map.replaceChildren(frag);
     }
     renderCrumbs();
     tip.hidden = true;
@@ -220,8 +233,8 @@
   renderLegend();
   fromHash();
 
-  // ?selftest: go through the page as a user would (hover, click each
-  // crate, back) and measure every rectangle drawn, from the DOM.
+  // ?selftest: go through the page as a user would (hover, click each of
+  // the biggest crates, back) and measure every rectangle drawn, from the DOM.
   function measure() {
     const m = map.getBoundingClientRect();
     const nodes = [];
@@ -251,12 +264,14 @@
     render(null);
     const views = [measure()];
     const hovers = [];
+    let zooms = 0;
     data.crates.forEach((c, i) => {
       const el = map.querySelector('.node.crate[data-id="c' + i + '"]');
-      if (!el) return;
+      if (!el || zooms >= data.selftest_zooms) return;
       hovers.push(hover(el));
       el.click();
       if (zoomed === null) return;
+      zooms += 1;
       views.push(measure());
       const first = map.querySelector('.node');
       if (first) hovers.push(hover(first));

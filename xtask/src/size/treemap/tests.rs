@@ -139,6 +139,24 @@ fn items_too_small_for_the_whole_view_are_drawn_when_zoomed_into() {
 }
 
 #[test]
+fn the_whole_view_draws_the_biggest_items_up_to_its_limit() {
+    let functions = (0..20u64)
+        .flat_map(|c| {
+            (0..300u64).map(move |f| function(&format!("c{c}::f{f}"), &format!("c{c}"), 100 + f))
+        })
+        .collect();
+    let t = model("t.wasm", &attribution(functions, vec![]), None);
+    let items = || t.crates.iter().flat_map(|c| &c.items);
+    assert_eq!(items().filter(|i| i.rect.is_some()).count(), MAX_DRAWN);
+    assert_eq!(items().filter(|i| i.zoom.is_some()).count(), 6000);
+    let smallest_drawn = items()
+        .filter_map(|i| i.rect)
+        .map(|r| r.area())
+        .fold(f64::MAX, f64::min);
+    assert!(smallest_drawn >= 16.0);
+}
+
+#[test]
 fn a_crate_with_many_functions_keeps_the_biggest_and_one_rest() {
     let functions = (0..MAX_ITEMS as u64 + 50)
         .map(|i| function(&format!("big::f{i}"), "big", 10_000 - i))
