@@ -184,10 +184,26 @@ mod tests {
     #[test]
     #[ignore = "browser: `cargo xtask test` runs it in a step of its own, after installing Chromium"]
     fn browser_renders_the_treemap_of_a_real_wasm_as_its_model() {
-        let a = tiny_wasm();
+        let mut a = tiny_wasm();
         assert!(a.crates.iter().any(|c| c.name == "tally"), "{:?}", a.crates);
         let base = baseline_of(&a);
-        let t = of("tiny.wasm", &a, Some(&base));
+        // A name that would end the page's script if it were not escaped.
+        let evil = "tally::</script><script>throw 1</script><!--";
+        a.functions.push(crate::size::attribution::FunctionSize {
+            name: evil.into(),
+            krate: "tally".into(),
+            bytes: 64,
+        });
+        a.crates
+            .iter_mut()
+            .find(|c| c.name == "tally")
+            .unwrap()
+            .bytes += 64;
+        let mut t = of("tiny.wasm", &a, Some(&base));
+        // Retained sizes, as the dominator analysis will give them: shown
+        // on hover for these two, and for nothing else.
+        t.crates[0].retained = Some(t.crates[0].bytes + 1234);
+        t.crates[0].items[0].retained = Some(4321);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("treemap.html");
         write(&path, &t).unwrap();
@@ -209,6 +225,13 @@ mod tests {
             "{drawn:?}"
         );
         assert!(drawn.iter().any(|n| n.label.contains("tally::describe")));
+        assert!(
+            rendered
+                .views
+                .iter()
+                .any(|v| v.nodes.iter().any(|n| n.label == evil)),
+            "the escaped name is drawn as text"
+        );
         assert_eq!(rendered.views.len(), 1 + t.crates.len());
     }
 

@@ -5,7 +5,8 @@
 //! every crate with bytes, and every item drawn, present once, labelled
 //! with its name, where the layout put it; areas proportional to bytes;
 //! nothing overlapping; items inside their crate; the hover naming what is
-//! under the pointer; and no error on the console.
+//! under the pointer, its size, and its retained size exactly when known;
+//! and no error on the console.
 
 use std::collections::HashMap;
 
@@ -284,10 +285,10 @@ fn check_hovers(t: &Treemap, hovers: &[Hover], problems: &mut Vec<String>) {
         let c = ids
             .next()
             .and_then(|i| t.crates.get(i.parse::<usize>().ok()?));
-        let (name, bytes) = match (c, ids.next()) {
-            (Some(c), None) => (&c.name, c.bytes),
+        let (name, bytes, retained) = match (c, ids.next()) {
+            (Some(c), None) => (&c.name, c.bytes, c.retained),
             (Some(c), Some(j)) => match j.parse::<usize>().ok().and_then(|j| c.items.get(j)) {
-                Some(it) => (&it.name, it.bytes),
+                Some(it) => (&it.name, it.bytes, it.retained),
                 None => {
                     problems.push(format!("hovered over {}, which the model has not", h.id));
                     continue;
@@ -303,6 +304,16 @@ fn check_hovers(t: &Treemap, hovers: &[Hover], problems: &mut Vec<String>) {
                 "hovering over {name:?} shows {:?}, not its name and {}",
                 h.text,
                 human_bytes(bytes)
+            ));
+        }
+        let shows_retained = match retained {
+            Some(r) => h.text.contains(&format!("retained {}", human_bytes(r))),
+            None => !h.text.contains("retained"),
+        };
+        if !shows_retained {
+            problems.push(format!(
+                "hovering over {name:?} shows {:?}; its retained size is {retained:?}",
+                h.text
             ));
         }
     }

@@ -423,6 +423,10 @@ fn the_check_sees_each_kind_of_wrong_rendering() {
     caught(&|r| r.views[0].height *= 0.5, "proportions");
     caught(&|r| drop(r.views.pop()), "clicking each crate zoomed into");
     caught(&|r| r.hovers[0].text.clear(), "hovering over \"regex\"");
+    caught(
+        &|r| r.hovers[0].text.push_str(" retained 1 B"),
+        "its retained size is None",
+    );
     caught(&|r| r.views.clear(), "no view");
     caught(
         &|r| {
