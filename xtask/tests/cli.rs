@@ -152,6 +152,39 @@ fn size_report_numbers_match_the_files() {
         opt["bytes"].as_u64() < raw["bytes"].as_u64(),
         "-Oz did not shrink the demo"
     );
+    // The treemap of the shipped demo: its crates are the report's.
+    let treemap = treemap_data(&reports.path().join("size-treemap.html"));
+    let attributed = report["attribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["artifact"] == "wasm-demo/wasm/release/opt")
+        .unwrap();
+    let crates = |v: &Value| -> Vec<(String, u64)> {
+        let mut c: Vec<(String, u64)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    c["bytes"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        c.sort();
+        c
+    };
+    assert_eq!(crates(&treemap["crates"]), crates(&attributed["crates"]));
+}
+
+/// The model a treemap page holds, from its JSON script element.
+fn treemap_data(page: &Path) -> Value {
+    let html = std::fs::read_to_string(page).unwrap();
+    let open = "<script type=\"application/json\" id=\"treemap-data\">";
+    let start = html.find(open).expect("the page holds its data") + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).unwrap()
 }
 
 fn leb128_len(mut n: u64) -> u64 {
@@ -1218,6 +1251,48 @@ fn bloat_on_a_file_that_is_not_wasm_names_it() {
     std::fs::write(&file, "not wasm").unwrap();
     let out = run(xtask(&["bloat"]).arg(&file));
     assert_could_not_run(&out, &["notes.wasm", "not a readable wasm module"]);
+}
+
+#[test]
+fn bloat_html_writes_one_self_contained_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("exit.wasm");
+    std::fs::write(&wasm, proc_exit_module(0)).unwrap();
+    let page = dir.path().join("treemap.html");
+    let out = run(xtask(&["bloat", "--html"]).arg(&page).arg(&wasm));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("wrote"), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("http:") && !html.contains("https:"),
+        "the page loads nothing"
+    );
+    let t = treemap_data(&page);
+    assert_eq!(t["crates"][0]["name"], "[unknown]");
+    assert_eq!(t["crates"][0]["items"][0]["name"], "func[1]");
+    assert_eq!(
+        t["crates"][0]["bytes"], 6,
+        "the body: locals count and 5 instruction bytes"
+    );
+    assert!(t.get("compared").is_none(), "a file has no baseline");
+}
+
+#[test]
+fn bloat_html_into_a_missing_directory_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("exit.wasm");
+    std::fs::write(&wasm, proc_exit_module(0)).unwrap();
+    let page = dir.path().join("absent/treemap.html");
+    let out = run(xtask(&["bloat", "--html"]).arg(&page).arg(&wasm));
+    assert_could_not_run(&out, &["treemap.html", "absent"]);
+    assert!(!page.exists());
+}
+
+#[test]
+fn bloat_screenshot_needs_html() {
+    let out = run(&mut xtask(&["bloat", "--screenshot", "t.png"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--html"), "{}", stderr(&out));
 }
 
 // ---- bench-runtime: the same workloads natively and under the embedded runtime ----

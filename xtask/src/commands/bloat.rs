@@ -17,6 +17,7 @@ use xshell::Shell;
 use super::Outcome;
 use crate::ops::artifacts;
 use crate::ops::build;
+use crate::ops::treemap;
 use crate::ops::workspace::Workspace;
 use crate::size::artifact::Profile;
 use crate::size::attribution::{attribute, monomorphisations, Attribution, DATA, UNKNOWN};
@@ -64,6 +65,14 @@ pub struct Args {
     /// function it lists, instead of seeing through vtables and constants
     #[arg(long)]
     pub table_root: bool,
+    /// Also write the treemap to FILE: one self-contained HTML page; with
+    /// -p, coloured against the committed size baseline
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+    /// With --html: check the page in headless Chromium, then save a
+    /// screenshot of it to PNG
+    #[arg(long, value_name = "PNG", requires = "html")]
+    pub screenshot: Option<PathBuf>,
 }
 
 pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
@@ -101,15 +110,35 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         .copied()
         .unwrap_or(0);
     let figures = subject.figures(&bytes, code)?;
-    if args.retained || args.why.is_some() || args.garbage {
-        let mode = match args.table_root {
-            true => Mode::TableRoot,
-            false => Mode::SeeThrough,
-        };
-        let graph = callgraph::graph(&bytes, mode)
-            .with_context(|| format!("{} is not a readable wasm module", path.display()))?;
-        let named = Named::new(graph, &attribution);
-        return graph_views(args, &attribution, &named, &figures);
+    let graph_wanted = args.retained || args.why.is_some() || args.garbage || args.html.is_some();
+    let named = match graph_wanted {
+        true => {
+            let mode = match args.table_root {
+                true => Mode::TableRoot,
+                false => Mode::SeeThrough,
+            };
+            let graph = callgraph::graph(&bytes, mode)
+                .with_context(|| format!("{} is not a readable wasm module", path.display()))?;
+            Some(Named::new(graph, &attribution))
+        }
+        false => None,
+    };
+    if let Some(html) = &args.html {
+        write_treemap(
+            sh,
+            ws,
+            &subject,
+            &attribution,
+            named.as_ref(),
+            html,
+            args.screenshot.as_deref(),
+        )?;
+    }
+    if let Some(named) = named
+        .as_ref()
+        .filter(|_| args.retained || args.why.is_some() || args.garbage)
+    {
+        return graph_views(args, &attribution, named, &figures);
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&attribution)?);
@@ -313,6 +342,41 @@ fn why_text(paths: &[crate::size::retained::WhyPath]) -> String {
         }
     }
     out
+}
+
+/// `--html` (and `--screenshot`): the treemap of `a`; for a package's
+/// release build, coloured against the committed baseline.
+fn write_treemap(
+    sh: &Shell,
+    ws: &Workspace,
+    subject: &Subject,
+    a: &Attribution,
+    named: Option<&Named>,
+    html: &Path,
+    screenshot: Option<&Path>,
+) -> Result<()> {
+    let (title, baseline) = match subject {
+        Subject::File(path) => (path.display().to_string(), None),
+        Subject::Release { package, .. } => (
+            format!("{package} release -Oz"),
+            treemap::package_baseline(ws, package)?,
+        ),
+    };
+    let mut t = treemap::of(&title, a, baseline.as_ref());
+    if let Some(named) = named {
+        let r = with_retained(a, named, &named.graph.dominators());
+        treemap::set_retained(&mut t, &r);
+    }
+    treemap::write(html, &t)?;
+    eprintln!("wrote {}", html.display());
+    if let Some(png) = screenshot {
+        treemap::screenshot(sh, html, &t, png)?;
+        eprintln!(
+            "wrote {} (the page checked in Chromium first)",
+            png.display()
+        );
+    }
+    Ok(())
 }
 
 /// What the figures describe.

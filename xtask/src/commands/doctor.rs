@@ -60,6 +60,18 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
         ),
     }
 
+    match setup::find_chromium() {
+        Some(path) => report.line(Status::Ok, "chromium", &path.display().to_string()),
+        None => report.line(
+            Status::Warn,
+            "chromium",
+            &format!(
+                "not found (only the treemap's browser test needs it); {}",
+                setup::CHROMIUM_HELP
+            ),
+        ),
+    }
+
     let problems = release_profile_problems(&std::fs::read_to_string(ws.root_manifest())?)?;
     for problem in &problems {
         report.line(Status::Fail, "release profile", problem);

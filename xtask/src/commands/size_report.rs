@@ -15,7 +15,7 @@ use xshell::Shell;
 
 use super::Outcome;
 use crate::ops::workspace::Workspace;
-use crate::ops::{collect, provenance, publish, reports, revision};
+use crate::ops::{collect, provenance, publish, reports, revision, treemap};
 use crate::size::budgets::{check_budgets, Acceptance, TRAILER};
 use crate::size::comment::{comment, Gate, GITHUB_LIMIT};
 use crate::size::diff;
@@ -259,6 +259,13 @@ fn conclude(
     write_atomic(&dir.join("size.json"), json.as_bytes())?;
     write_atomic(&dir.join("size.md"), md.as_bytes())?;
     let mut wrote = vec![dir.join("size.md"), dir.join("size.json")];
+    wrote.extend(treemap::write_reports(
+        ws,
+        dir,
+        report,
+        baseline,
+        &compared.note,
+    )?);
     let entry = match args.record {
         true => Some(reports::history_entry(sh, &ws.root, report)?),
         false => None,

@@ -23,6 +23,7 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
     // Builds go through sccache only with `--cache sccache`.
     let sccache = cache::ensure_sccache(sh, ws)?;
     let redis = setup::ensure_redis(sh)?;
+    let chromium = setup::ensure_chromium(sh)?;
 
     let cargo = cargo();
     // The target dir as a flag, never as CARGO_TARGET_DIR (see ops::cache).
@@ -136,6 +137,16 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
                 )
                 .env("CARGO_TARGET_WASM32_WASIP1_RUNNER", &rt_binary)
                 .run()
+            }),
+        ),
+        // The treemap page of a tiny real wasm, opened in headless Chromium:
+        // what it drew (from the DOM) against its JSON, and its console.
+        (
+            "treemap in headless Chromium (rectangles and labels against the JSON, no console error)",
+            Box::new(|| {
+                cmd!(sh, "{cargo} test --workspace --bin xtask {target...} -- --ignored browser_")
+                    .env("CHROMIUM", &chromium)
+                    .run()
             }),
         ),
         // Real release builds of the demo, worktrees of HEAD, bench-build

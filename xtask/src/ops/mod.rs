@@ -1,10 +1,11 @@
 //! The build layer: operations on a workspace. Workspace facts, set-up
 //! (rustup, apt), cargo builds, `-Oz`, measuring files, the runtime, other
-//! revisions, the reports dir. Uses `size` for the model and `util` for
+//! revisions, the reports dir, treemap pages and the headless browser. Uses `size` for the model and `util` for
 //! plumbing; never a command.
 
 pub mod artifacts;
 pub mod bench_copy;
+pub mod browser;
 pub mod build;
 pub mod cache;
 pub mod collect;
@@ -19,4 +20,5 @@ pub mod runtime;
 pub mod setup;
 pub mod shrink;
 pub mod synthetic;
+pub mod treemap;
 pub mod workspace;

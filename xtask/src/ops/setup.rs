@@ -1,6 +1,6 @@
 //! Installs what the build needs, or says exactly how to: rustup targets and
-//! components, libclang for the rocksdb crate's bindgen, and the compiler
-//! cache test's Redis server.
+//! components, libclang for the rocksdb crate's bindgen, Chromium for the
+//! treemap's browser test, and the compiler cache test's Redis server.
 
 use std::path::{Path, PathBuf};
 
@@ -141,7 +141,7 @@ pub fn ensure_libclang(sh: &Shell) -> Result<()> {
     if find_libclang().is_some() {
         return Ok(());
     }
-    apt_install(sh, "libclang-dev", "libclang not found", LIBCLANG_HELP)?;
+    apt_install(sh, "libclang", "libclang-dev", LIBCLANG_HELP)?;
     if find_libclang().is_none() {
         bail!("libclang-dev installed but no libclang found; {LIBCLANG_HELP}");
     }
@@ -162,7 +162,7 @@ pub fn ensure_redis(sh: &Shell) -> Result<PathBuf> {
             .is_ok()
     };
     if !found(sh) {
-        apt_install(sh, "redis-server", "redis-server not found", REDIS_HELP)?;
+        apt_install(sh, "redis-server", "redis-server", REDIS_HELP)?;
         if !found(sh) {
             bail!("redis-server installed but not on PATH; {REDIS_HELP}");
         }
@@ -170,9 +170,8 @@ pub fn ensure_redis(sh: &Shell) -> Result<PathBuf> {
     Ok("redis-server".into())
 }
 
-/// Installs Debian `package` as root with apt-get; otherwise fails with
-/// `missing` and `help`, which says how to install it by hand.
-fn apt_install(sh: &Shell, package: &str, missing: &str, help: &str) -> Result<()> {
+/// As root with apt-get, installs Debian's `package`; else fails with `help`.
+fn apt_install(sh: &Shell, what: &str, package: &str, help: &str) -> Result<()> {
     let is_root = cmd!(sh, "id -u")
         .quiet()
         .read()
@@ -184,9 +183,9 @@ fn apt_install(sh: &Shell, package: &str, missing: &str, help: &str) -> Result<(
         .run()
         .is_ok();
     if !(is_root && has_apt) {
-        bail!("{missing}: {help}");
+        bail!("{what} not found: {help}");
     }
-    eprintln!("{missing}; installing Debian's {package}");
+    eprintln!("{what} not found; installing Debian's {package}");
     let _env = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
     cmd!(sh, "apt-get update -qq").run()?;
     cmd!(
@@ -196,4 +195,38 @@ fn apt_install(sh: &Shell, package: &str, missing: &str, help: &str) -> Result<(
     .run()
     .with_context(|| format!("apt-get could not install {package}; {help}"))?;
     Ok(())
+}
+
+pub const CHROMIUM_HELP: &str = "the treemap's browser test and `bloat --screenshot` need \
+    Chromium (or Chrome). Install it: `sudo apt-get install chromium` (Debian), \
+    `brew install --cask chromium` (macOS); or point CHROMIUM at its executable";
+
+/// Chromium's (or Chrome's) executable: `CHROMIUM` if set, else the first
+/// of the usual names on PATH.
+pub fn find_chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
+    }
+    let path = std::env::var_os("PATH")?;
+    let names = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ];
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Finds Chromium; as root with apt-get, installs Debian's `chromium`.
+pub fn ensure_chromium(sh: &Shell) -> Result<PathBuf> {
+    if let Some(found) = find_chromium() {
+        return Ok(found);
+    }
+    apt_install(sh, "Chromium", "chromium", CHROMIUM_HELP)?;
+    find_chromium()
+        .with_context(|| format!("chromium installed but not found on PATH; {CHROMIUM_HELP}"))
 }

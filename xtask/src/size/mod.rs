@@ -15,4 +15,5 @@ pub mod report;
 pub mod retained;
 pub mod shard;
 pub mod synthetic;
+pub mod treemap;
 pub mod wasm;
