@@ -13,7 +13,9 @@
 //! - every output is there, as long and as old as the stamp says;
 //! - every source file cargo's dep-info (`<output>.d`) lists, the local
 //!   packages' sources (registry crates are immutable, pinned by
-//!   `Cargo.lock`), is older than the moment that build started.
+//!   `Cargo.lock`), is older than the moment that build started, less a
+//!   margin for the file clock (100 ms; 2 s on a file system of whole
+//!   seconds).
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -116,15 +118,25 @@ fn modified_ns(path: &Path) -> Option<(u64, u128)> {
     Some((meta.len(), since.as_nanos()))
 }
 
-/// When a build starts, as its stamp records it: take it before cargo
-/// starts. A second early, because the kernel stamps files with a clock
-/// that lags by up to a tick: an edit just after this moment must never
-/// look older than it. An edit in that second costs one cargo run.
+/// Now, as the moment a build starts: take it before cargo starts.
 pub fn build_started() -> u128 {
     SystemTime::now()
-        .checked_sub(std::time::Duration::from_secs(1))
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
+}
+
+/// How much earlier than its start a build is recorded. Files get their
+/// times from a clock that lags the real one by up to a kernel tick (10 ms
+/// at 100 Hz): an edit just after the start must never look older than it.
+/// A file system that keeps whole seconds (its outputs' times have no
+/// fraction) needs two seconds. An edit within the margin before a build
+/// costs the next run one cargo check.
+fn margin_ns(outputs: &[Output]) -> u128 {
+    let whole_seconds = outputs.iter().all(|o| o.modified_ns % 1_000_000_000 == 0);
+    match whole_seconds {
+        true => 2_000_000_000,
+        false => 100_000_000,
+    }
 }
 
 /// Whether the build of `outputs` (a package's raw artifacts for one
@@ -169,10 +181,10 @@ pub fn record(dir: &Path, outputs: &[PathBuf], key: &str, started_ns: u128) -> R
                 modified_ns,
             })
         })
-        .collect();
+        .collect::<Vec<_>>();
     let stamp = Stamp {
         key: key.to_owned(),
-        started_ns,
+        started_ns: started_ns.saturating_sub(margin_ns(&outputs)),
         outputs,
     };
     write_atomic(&dir.join(STAMP), &serde_json::to_vec(&stamp)?)
@@ -268,11 +280,11 @@ mod tests {
         record(dir.path(), &outputs, "k", started).unwrap();
         assert!(is_fresh(dir.path(), &outputs, "k"));
 
-        // A source edited just before the build's clock was read, within
-        // the second the stamp leaves for the kernel's coarse file times.
+        // A source whose time is within the margin before the build's
+        // start, left for the kernel's coarse file times.
         set_modified(
             &src,
-            SystemTime::now() - std::time::Duration::from_millis(500),
+            UNIX_EPOCH + std::time::Duration::from_nanos(started as u64 - 50_000_000),
         );
         assert!(!is_fresh(dir.path(), &outputs, "k"));
 
