@@ -20,10 +20,10 @@ use crate::ops::build;
 use crate::ops::treemap;
 use crate::ops::workspace::Workspace;
 use crate::size::artifact::Profile;
-use crate::size::attribution::{attribute, monomorphisations, Attribution, DATA, UNKNOWN};
-use crate::size::callgraph::{self, Mode, TableStats};
+use crate::size::attribution::{monomorphisations, Attribution, DATA, UNKNOWN};
+use crate::size::callgraph::{Mode, TableStats};
 use crate::size::retained::{closest, garbage, why, with_retained, Named, Why};
-use crate::size::wasm::wasm_sections;
+use crate::size::scan::{self, analyse, Analysed, Sections};
 use crate::util::table::{and_more, human_bytes, percent, truncate, Table};
 
 /// Output lines are kept to about this many columns by shortening names.
@@ -81,13 +81,26 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         None => release_build(sh, ws, args.package.as_deref())?,
     };
     let path = subject.path();
-    let bytes = std::fs::read(path).with_context(|| {
+    let cannot_read = || {
         format!(
             "cannot read {}; pass a .wasm file, or -p PKG for a wasm package's release build",
             path.display()
         )
-    })?;
-    let attribution = attribute(&bytes, &path.display().to_string())?;
+    };
+    // Streamed from the file, never held whole: a module can be tens of MB.
+    let file = std::fs::File::open(path).with_context(cannot_read)?;
+    let file_bytes = file.metadata().with_context(cannot_read)?.len();
+    // The treemap shows retained sizes too.
+    let graph_mode = (args.retained || args.why.is_some() || args.garbage || args.html.is_some())
+        .then_some(match args.table_root {
+            true => Mode::TableRoot,
+            false => Mode::SeeThrough,
+        });
+    let Analysed {
+        attribution,
+        graph,
+        sections,
+    } = analyse(file, &path.display().to_string(), graph_mode)?;
     if !attribution.named {
         let twin = artifacts::names_path(path);
         let fix = if path.to_string_lossy().ends_with(".opt.wasm") && twin.is_file() {
@@ -104,25 +117,9 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
             path.display()
         );
     }
-    let code = wasm_sections(&bytes)
-        .with_context(|| format!("{} is not a readable wasm module", path.display()))?
-        .get("code")
-        .copied()
-        .unwrap_or(0);
-    let figures = subject.figures(&bytes, code)?;
-    let graph_wanted = args.retained || args.why.is_some() || args.garbage || args.html.is_some();
-    let named = match graph_wanted {
-        true => {
-            let mode = match args.table_root {
-                true => Mode::TableRoot,
-                false => Mode::SeeThrough,
-            };
-            let graph = callgraph::graph(&bytes, mode)
-                .with_context(|| format!("{} is not a readable wasm module", path.display()))?;
-            Some(Named::new(graph, &attribution))
-        }
-        false => None,
-    };
+    let code = sections.get("code").copied().unwrap_or(0);
+    let figures = subject.figures(file_bytes, code)?;
+    let named = graph.map(|graph| Named::new(graph, &attribution));
     if let Some(html) = &args.html {
         write_treemap(
             sh,
@@ -141,7 +138,7 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         return graph_views(args, &attribution, named, &figures);
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&attribution)?);
+        print_json(&attribution)?;
         return Ok(Outcome::Passed);
     }
     println!("{figures}\n");
@@ -184,7 +181,7 @@ fn graph_views(args: &Args, a: &Attribution, named: &Named, figures: &str) -> Re
             return Ok(Outcome::Failed);
         }
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&Why { paths })?);
+            print_json(&Why { paths })?;
         } else {
             println!("{figures}\n");
             print!("{}", why_text(&paths));
@@ -194,7 +191,7 @@ fn graph_views(args: &Args, a: &Attribution, named: &Named, figures: &str) -> Re
     if args.garbage {
         let found = garbage(named);
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&found)?);
+            print_json(&found)?;
             return Ok(Outcome::Passed);
         }
         println!("{figures}\n");
@@ -227,10 +224,7 @@ fn graph_views(args: &Args, a: &Attribution, named: &Named, figures: &str) -> Re
     }
     let d = named.graph.dominators();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&with_retained(a, named, &d))?
-        );
+        print_json(&with_retained(a, named, &d))?;
         return Ok(Outcome::Passed);
     }
     println!("{figures}\n");
@@ -400,7 +394,7 @@ impl Subject {
 
     /// The line saying which file the figures describe. For a release build
     /// it also checks that the named file's code is the shipped code.
-    fn figures(&self, bytes: &[u8], code: u64) -> Result<String> {
+    fn figures(&self, file_bytes: u64, code: u64) -> Result<String> {
         let Subject::Release {
             package,
             names,
@@ -411,7 +405,7 @@ impl Subject {
                 "figures: {}, code section {} of file {}",
                 self.path().display(),
                 human_bytes(code),
-                human_bytes(bytes.len() as u64)
+                human_bytes(file_bytes)
             ));
         };
         let file_name = |p: &Path| {
@@ -420,7 +414,7 @@ impl Subject {
                 .to_string_lossy()
                 .into_owned()
         };
-        let Ok(shipped_bytes) = std::fs::read(shipped) else {
+        let Ok(shipped_file) = std::fs::File::open(shipped) else {
             return Ok(format!(
                 "figures: {package} release -Oz (names kept, {}), code section {code} B; \
                  the shipped {} is missing",
@@ -428,11 +422,11 @@ impl Subject {
                 file_name(shipped)
             ));
         };
-        let shipped_code = wasm_sections(&shipped_bytes)
-            .with_context(|| format!("{} is not a valid wasm module", shipped.display()))?
-            .get("code")
-            .copied()
-            .unwrap_or(0);
+        let shipped_bytes = shipped_file.metadata()?.len();
+        let mut sections = Sections::default();
+        scan::read(shipped_file, &mut sections)
+            .with_context(|| format!("{} is not a valid wasm module", shipped.display()))?;
+        let shipped_code = sections.0.get("code").copied().unwrap_or(0);
         if shipped_code != code {
             eprintln!(
                 "warning: the code section of {} is {code} B but the shipped {} has {shipped_code} B; \
@@ -445,7 +439,7 @@ impl Subject {
             "figures: {package} release -Oz (names kept from {}), code section {} of file {} ({})",
             names.display(),
             human_bytes(code),
-            human_bytes(shipped_bytes.len() as u64),
+            human_bytes(shipped_bytes),
             file_name(shipped)
         ))
     }
@@ -501,6 +495,17 @@ fn is_stale(derived: &Path, source: &Path) -> bool {
         (Some(derived), Some(source)) => derived < source,
         (Some(_), None) => false,
     }
+}
+
+/// Pretty JSON on stdout, written as it is made: the list of every
+/// function of a large module is megabytes.
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
 }
 
 fn strings<const N: usize>(cells: [&str; N]) -> Vec<String> {

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use wasmparser::{Encoding, KnownCustom, Name, Parser, Payload, TypeRef};
+use wasmparser::{Encoding, KnownCustom, Name, Payload, TypeRef};
+
+use crate::size::scan;
 
 #[cfg(test)]
 mod tests;
@@ -75,121 +77,132 @@ pub struct Attribution {
 /// input gives `Ok` or an `Err` saying why it is not a readable module;
 /// it never panics.
 pub fn attribute(wasm: &[u8], file: &str) -> Result<Attribution> {
-    let parsed = parse(wasm).with_context(|| format!("{file} is not a readable wasm module"))?;
-    let named = parsed
-        .bodies
-        .iter()
-        .any(|(index, _)| parsed.function_names.contains_key(index));
-    let mut indexed: Vec<(u32, FunctionSize)> = parsed
-        .bodies
-        .iter()
-        .map(|&(index, bytes)| match parsed.function_names.get(&index) {
-            Some(raw) => {
-                let name = demangle(raw);
-                let f = FunctionSize {
-                    krate: crate_of(&name),
-                    name,
-                    bytes,
-                };
-                (index, f)
-            }
-            None => {
-                let f = FunctionSize {
-                    name: format!("func[{index}]"),
-                    krate: UNKNOWN.to_owned(),
-                    bytes,
-                };
-                (index, f)
-            }
-        })
-        .collect();
-    indexed.sort_by(|(_, a), (_, b)| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
-    let (indices, functions): (Vec<u32>, Vec<FunctionSize>) = indexed.into_iter().unzip();
-    let mut data: Vec<DataSize> = parsed
-        .segments
-        .iter()
-        .enumerate()
-        .map(|(i, &bytes)| DataSize {
-            name: parsed
-                .data_names
-                .get(&(i as u32))
-                .cloned()
-                .unwrap_or_else(|| format!("data[{i}]")),
-            bytes,
-        })
-        .collect();
-    data.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
-    let mut per_crate: BTreeMap<&str, u64> = BTreeMap::new();
-    for f in &functions {
-        *per_crate.entry(&f.krate).or_default() += f.bytes;
-    }
-    if !data.is_empty() {
-        *per_crate.entry(DATA).or_default() += data.iter().map(|d| d.bytes).sum::<u64>();
-    }
-    let mut crates: Vec<CrateSize> = per_crate
-        .into_iter()
-        .map(|(name, bytes)| CrateSize {
-            name: name.to_owned(),
-            bytes,
-        })
-        .collect();
-    crates.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
-    Ok(Attribution {
-        file: file.to_owned(),
-        named,
-        functions,
-        crates,
-        data,
-        indices,
-    })
+    attribute_from(std::io::Cursor::new(wasm), file)
 }
 
-/// What `attribute` needs from a module, by index.
+/// [`attribute`], reading the module from a stream (`size::scan`).
+pub fn attribute_from(
+    reader: impl std::io::Read + std::io::Seek,
+    file: &str,
+) -> Result<Attribution> {
+    let mut collector = Collector::default();
+    scan::read(reader, &mut collector)
+        .with_context(|| format!("{file} is not a readable wasm module"))?;
+    Ok(collector.finish(file))
+}
+
+/// What attribution takes from a module in `size::scan`'s pass: sizes and
+/// names by index, nothing of the bodies.
 #[derive(Default)]
-struct Parsed {
+pub struct Collector {
     /// (absolute function index, body bytes), in code section order.
     bodies: Vec<(u32, u64)>,
     /// Contents bytes of each data segment, in order.
     segments: Vec<u64>,
     function_names: HashMap<u32, String>,
     data_names: HashMap<u32, String>,
+    imported_functions: u32,
 }
 
-fn parse(wasm: &[u8]) -> Result<Parsed> {
-    let mut parsed = Parsed::default();
-    let mut imported_functions: u32 = 0;
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload? {
-            Payload::Version { encoding, .. } if encoding != Encoding::Module => {
+impl Collector {
+    pub fn finish(self, file: &str) -> Attribution {
+        let parsed = self;
+        let named = parsed
+            .bodies
+            .iter()
+            .any(|(index, _)| parsed.function_names.contains_key(index));
+        let mut indexed: Vec<(u32, FunctionSize)> = parsed
+            .bodies
+            .iter()
+            .map(|&(index, bytes)| match parsed.function_names.get(&index) {
+                Some(raw) => {
+                    let name = demangle(raw);
+                    let f = FunctionSize {
+                        krate: crate_of(&name),
+                        name,
+                        bytes,
+                    };
+                    (index, f)
+                }
+                None => {
+                    let f = FunctionSize {
+                        name: format!("func[{index}]"),
+                        krate: UNKNOWN.to_owned(),
+                        bytes,
+                    };
+                    (index, f)
+                }
+            })
+            .collect();
+        indexed.sort_by(|(_, a), (_, b)| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+        let (indices, functions): (Vec<u32>, Vec<FunctionSize>) = indexed.into_iter().unzip();
+        let mut data: Vec<DataSize> = parsed
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, &bytes)| DataSize {
+                name: parsed
+                    .data_names
+                    .get(&(i as u32))
+                    .cloned()
+                    .unwrap_or_else(|| format!("data[{i}]")),
+                bytes,
+            })
+            .collect();
+        data.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+        let mut per_crate: BTreeMap<&str, u64> = BTreeMap::new();
+        for f in &functions {
+            *per_crate.entry(&f.krate).or_default() += f.bytes;
+        }
+        if !data.is_empty() {
+            *per_crate.entry(DATA).or_default() += data.iter().map(|d| d.bytes).sum::<u64>();
+        }
+        let mut crates: Vec<CrateSize> = per_crate
+            .into_iter()
+            .map(|(name, bytes)| CrateSize {
+                name: name.to_owned(),
+                bytes,
+            })
+            .collect();
+        crates.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+        Attribution {
+            file: file.to_owned(),
+            named,
+            functions,
+            crates,
+            data,
+            indices,
+        }
+    }
+}
+
+impl scan::Sink for Collector {
+    fn payload(&mut self, payload: &Payload) -> Result<()> {
+        match payload {
+            Payload::Version { encoding, .. } if *encoding != Encoding::Module => {
                 bail!("it is a component; attribute the core modules inside it")
             }
             Payload::ImportSection(imports) => {
-                for import in imports {
+                for import in imports.clone() {
                     if matches!(import?.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
-                        imported_functions = imported_functions
+                        self.imported_functions = self
+                            .imported_functions
                             .checked_add(1)
                             .ok_or_else(|| anyhow!("too many imported functions"))?;
                     }
                 }
             }
-            Payload::CodeSectionEntry(body) => {
-                let index = u32::try_from(parsed.bodies.len())
-                    .ok()
-                    .and_then(|i| i.checked_add(imported_functions))
-                    .ok_or_else(|| anyhow!("function index out of range"))?;
-                parsed.bodies.push((index, body.range().len() as u64));
-            }
             Payload::DataSection(segments) => {
-                for segment in segments {
-                    parsed.segments.push(segment?.data.len() as u64);
+                for segment in segments.clone() {
+                    self.segments.push(segment?.data.len() as u64);
                 }
             }
             Payload::CustomSection(section) => {
                 if let KnownCustom::Name(names) = section.as_known() {
                     for subsection in names {
                         match subsection.context("in the name section")? {
-                            Name::Function(map) => read_names(map, &mut parsed.function_names)?,
-                            Name::Data(map) => read_names(map, &mut parsed.data_names)?,
+                            Name::Function(map) => read_names(map, &mut self.function_names)?,
+                            Name::Data(map) => read_names(map, &mut self.data_names)?,
                             _ => {}
                         }
                     }
@@ -197,8 +210,17 @@ fn parse(wasm: &[u8]) -> Result<Parsed> {
             }
             _ => {}
         }
+        Ok(())
     }
-    Ok(parsed)
+
+    fn body(&mut self, body: &wasmparser::FunctionBody) -> Result<()> {
+        let index = u32::try_from(self.bodies.len())
+            .ok()
+            .and_then(|i| i.checked_add(self.imported_functions))
+            .ok_or_else(|| anyhow!("function index out of range"))?;
+        self.bodies.push((index, body.range().len() as u64));
+        Ok(())
+    }
 }
 
 fn read_names(map: wasmparser::NameMap<'_>, into: &mut HashMap<u32, String>) -> Result<()> {

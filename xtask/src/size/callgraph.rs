@@ -41,9 +41,11 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use wasmparser::{
-    DataKind, ElementItems, ElementKind, Encoding, ExternalKind, KnownCustom, Name, Operator,
-    OperatorsReader, Parser, Payload, TypeRef,
+    DataKind, ElementItems, ElementKind, Encoding, ExternalKind, FunctionBody, KnownCustom, Name,
+    Operator, OperatorsReader, Payload, TypeRef,
 };
+
+use crate::size::scan;
 
 /// How functions listed in the table are reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,61 +169,371 @@ enum Ref {
     Segment(u32),
 }
 
-struct Segment<'a> {
-    /// Address of an active segment in memory 0; `None` for passive ones.
-    address: Option<u64>,
-    data: &'a [u8],
-}
-
 /// Reads `wasm` into its reference graph. Any input gives `Ok` or an
 /// `Err` saying why it is not a readable module; it never panics.
 pub fn graph(wasm: &[u8], mode: Mode) -> Result<Graph> {
-    let mut imports = 0u32;
-    let mut import_names = Vec::new();
-    let mut defined = 0u32;
-    let mut roots: Vec<u32> = Vec::new();
-    let mut slots: Vec<u32> = Vec::new(); // table 0: slot → function, or NONE
-    let mut element_functions: Vec<u32> = Vec::new();
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut bodies = Vec::new();
-    let mut segment_names: Vec<Option<String>> = Vec::new();
-    let mut memory64 = false;
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload? {
-            Payload::Version { encoding, .. } if encoding != Encoding::Module => {
+    let mut collector = Collector::new(mode);
+    scan::read(std::io::Cursor::new(wasm), &mut collector)?;
+    collector.finish()
+}
+
+/// What the graph takes from a module in `size::scan`'s pass: no section
+/// kept, only the references each body and data word makes and the few
+/// data words the vtable test reads.
+pub struct Collector {
+    mode: Mode,
+    imports: u32,
+    import_names: Vec<String>,
+    defined: u32,
+    roots: Vec<u32>,
+    /// Table 0: slot → function, or NONE.
+    slots: Vec<u32>,
+    element_functions: Vec<u32>,
+    /// Each data segment's length.
+    segment_lens: Vec<u64>,
+    segment_names: Vec<Option<String>>,
+    memory: Memory,
+    memory64: bool,
+    /// Words of active data that point into data, or (seeing through the
+    /// table) hold a slot: (word address, value).
+    words: Vec<(u64, u64)>,
+    /// Seeing through the table: the words around each slot word, which
+    /// tell a vtable's header from its methods; sorted by address.
+    near_slots: Vec<(u64, u64)>,
+    /// Own bytes of each function, by index.
+    bytes: Vec<u64>,
+    bodies: u32,
+    /// Every reference a body makes, as (from function, what).
+    code_refs: Vec<(u32, Ref)>,
+}
+
+impl Collector {
+    pub fn new(mode: Mode) -> Self {
+        Self {
+            mode,
+            imports: 0,
+            import_names: Vec::new(),
+            defined: 0,
+            roots: Vec::new(),
+            slots: Vec::new(),
+            element_functions: Vec::new(),
+            segment_lens: Vec::new(),
+            segment_names: Vec::new(),
+            memory: Memory::new(&[]),
+            memory64: false,
+            words: Vec::new(),
+            near_slots: Vec::new(),
+            bytes: Vec::new(),
+            bodies: 0,
+            code_refs: Vec::new(),
+        }
+    }
+
+    fn see_through(&self) -> bool {
+        self.mode == Mode::SeeThrough
+    }
+
+    /// Data segments: their extents, the memory they make, and the words
+    /// the graph reads, taken while the section is at hand.
+    fn data(&mut self, section: &wasmparser::DataSectionReader) -> Result<()> {
+        let mut extents: Vec<(Option<u64>, u64)> = Vec::new();
+        for segment in section.clone() {
+            let segment = segment?;
+            let address = match segment.kind {
+                DataKind::Active {
+                    memory_index: 0,
+                    offset_expr,
+                } => const_value(&offset_expr),
+                _ => None,
+            };
+            extents.push((address, segment.data.len() as u64));
+        }
+        self.memory = Memory::new(&extents);
+        self.segment_lens = extents.iter().map(|e| e.1).collect();
+        let mut contents: Vec<&[u8]> = Vec::with_capacity(extents.len());
+        for segment in section.clone() {
+            contents.push(segment?.data);
+        }
+        let functions = self.imports.saturating_add(self.defined);
+        for s in self.slots.iter_mut() {
+            if *s >= functions {
+                *s = NONE;
+            }
+        }
+        let see_through = self.see_through();
+        let mut slot_words = Vec::new();
+        for &(start, end, seg) in &self.memory.ranges {
+            let data = contents[seg as usize];
+            let first = (4 - start % 4) % 4;
+            let mut at = first;
+            while at + 4 <= end - start {
+                let i = at as usize;
+                let value = u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+                let value = u64::from(value);
+                if self.memory.contains(value) {
+                    self.words.push((start + at, value));
+                } else if see_through && slot_function(&self.slots, value).is_some() {
+                    self.words.push((start + at, value));
+                    slot_words.push(start + at);
+                }
+                at += 4;
+            }
+        }
+        // A slot word is a vtable's size or alignment only when it is its
+        // second or third word: the three words before and after decide.
+        for at in slot_words {
+            for a in [
+                at.wrapping_sub(8),
+                at.wrapping_sub(4),
+                at,
+                at.wrapping_add(4),
+            ] {
+                if let Some(value) = self.memory.word(&contents, a) {
+                    self.near_slots.push((a, value));
+                }
+            }
+        }
+        self.near_slots.sort_unstable();
+        self.near_slots.dedup();
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<Graph> {
+        let Collector {
+            mode,
+            imports,
+            import_names,
+            defined,
+            mut roots,
+            mut slots,
+            mut element_functions,
+            segment_lens,
+            segment_names,
+            memory,
+            words,
+            near_slots,
+            mut bytes,
+            bodies,
+            code_refs,
+            ..
+        } = self;
+        let functions = imports.checked_add(defined).ok_or_else(too_many)?;
+        if bodies != defined {
+            bail!("{bodies} function bodies for {defined} declared functions");
+        }
+        roots.retain(|&r| r < functions);
+        element_functions.retain(|&f| f < functions);
+        for s in slots.iter_mut() {
+            if *s >= functions {
+                *s = NONE;
+            }
+        }
+        bytes.resize(functions as usize, 0);
+
+        // Data objects: each active segment cut at every address pointed to.
+        let mut anchors: Vec<u64> = memory.ranges.iter().map(|r| r.0).collect();
+        anchors.extend(code_refs.iter().filter_map(|(_, r)| match r {
+            Ref::Address(a) => Some(*a),
+            _ => None,
+        }));
+        anchors.extend(
+            words
+                .iter()
+                .filter(|(_, value)| memory.contains(*value))
+                .map(|(_, value)| *value),
+        );
+        anchors.sort_unstable();
+        anchors.dedup();
+        // Objects: anchors inside a segment, each to the next one or the end.
+        let mut object_starts: Vec<u64> = Vec::new();
+        let mut objects: Vec<(u32, u32)> = Vec::new();
+        let mut object_ends: Vec<u64> = Vec::new();
+        for &(start, end, seg) in &memory.ranges {
+            let from = anchors.partition_point(|&a| a < start);
+            let to = anchors.partition_point(|&a| a < end);
+            for (j, &a) in anchors[from..to].iter().enumerate() {
+                let next = anchors.get(from + j + 1).copied().unwrap_or(end).min(end);
+                object_starts.push(a);
+                object_ends.push(next);
+                objects.push((seg, (a - start) as u32));
+            }
+        }
+        let first_object = functions;
+        let mut passive: Vec<Option<u32>> = vec![None; segment_lens.len()];
+        let mut in_memory = vec![false; segment_lens.len()];
+        for r in &memory.ranges {
+            in_memory[r.2 as usize] = true;
+        }
+        for seg in 0..segment_lens.len() {
+            if !in_memory[seg] {
+                passive[seg] = Some(objects.len() as u32);
+                object_starts.push(u64::MAX);
+                object_ends.push(u64::MAX);
+                objects.push((seg as u32, 0));
+            }
+        }
+        let object_of = |address: u64| -> Option<u32> {
+            let i = object_starts.partition_point(|&s| s <= address);
+            (i > 0 && address < object_ends[i - 1]).then(|| first_object + (i - 1) as u32)
+        };
+        for (i, (&s, &e)) in object_starts.iter().zip(&object_ends).enumerate() {
+            let len = if s == u64::MAX {
+                segment_lens[objects[i].0 as usize]
+            } else {
+                e - s
+            };
+            bytes.push(len);
+        }
+        let table = (mode == Mode::TableRoot || !element_functions.is_empty()).then(|| {
+            bytes.push(0);
+            (bytes.len() - 1) as u32
+        });
+        if u32::try_from(bytes.len()).is_err() {
+            bail!("too many nodes");
+        }
+
+        // Edges, as (from, to) pairs, then in compressed rows.
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(code_refs.len() + words.len());
+        let mut weak: Vec<(u32, u32)> = Vec::new();
+        let mut strong_slot = vec![false; functions as usize];
+        let mut referenced = vec![false; objects.len()];
+        let mut push_ref = |from: u32, r: Ref, pairs: &mut Vec<(u32, u32)>| match r {
+            Ref::Function(f) if f < functions => pairs.push((from, f)),
+            Ref::Function(_) => {}
+            Ref::Address(a) => {
+                if let Some(o) = object_of(a) {
+                    referenced[(o - first_object) as usize] = true;
+                    pairs.push((from, o));
+                }
+            }
+            Ref::Segment(s) => {
+                if let Some(Some(o)) = passive.get(s as usize) {
+                    referenced[*o as usize] = true;
+                    pairs.push((from, first_object + o));
+                }
+            }
+            Ref::Slot { slot, strong } => {
+                if let Some(f) = slot_function(&slots, u64::from(slot)) {
+                    if strong {
+                        strong_slot[f as usize] = true;
+                        pairs.push((from, f));
+                    } else {
+                        weak.push((from, f));
+                    }
+                }
+            }
+        };
+        for &(from, r) in &code_refs {
+            push_ref(from, r, &mut pairs);
+        }
+        drop(code_refs);
+        // Data words: pointers first, so `referenced` is known for slots.
+        let mut slot_words = Vec::new();
+        for &(at, value) in &words {
+            let Some(from) = object_of(at) else { continue };
+            if memory.contains(value) {
+                push_ref(from, Ref::Address(value), &mut pairs);
+            } else {
+                slot_words.push((from, at, value));
+            }
+        }
+        for (from, at, value) in slot_words {
+            let o = (from - first_object) as usize;
+            if !referenced[o] || vtable_header_word(&near_slots, &slots, object_starts[o], at) {
+                continue;
+            }
+            if let Some(f) = slot_function(&slots, value) {
+                strong_slot[f as usize] = true;
+                pairs.push((from, f));
+            }
+        }
+        let mut stats = TableStats::default();
+        if let Some(t) = table {
+            let mut listed = vec![false; functions as usize];
+            for &f in &element_functions {
+                listed[f as usize] = true;
+            }
+            stats.functions = listed.iter().filter(|&&l| l).count() as u32;
+            if mode == Mode::TableRoot {
+                for (f, _) in listed.iter().enumerate().filter(|(_, &l)| l) {
+                    pairs.push((t, f as u32));
+                }
+            } else {
+                // Weak edges only for slots without strong evidence.
+                for &(from, f) in &weak {
+                    if !strong_slot[f as usize] {
+                        pairs.push((from, f));
+                    }
+                }
+                let reached = build(&pairs, &bytes, &roots).reachable();
+                for (f, _) in listed.iter().enumerate().filter(|(_, &l)| l) {
+                    if !reached[f] {
+                        pairs.push((t, f as u32));
+                        stats.fallback += 1;
+                    } else if strong_slot[f] {
+                        stats.strong += 1;
+                    } else {
+                        stats.weak += 1;
+                    }
+                }
+            }
+            roots.push(t);
+        }
+        let mut graph = build(&pairs, &bytes, &roots);
+        graph.functions = functions;
+        graph.imports = imports;
+        graph.import_names = import_names;
+        graph.objects = objects;
+        graph.segment_names = segment_names;
+        graph.table = table;
+        graph.bytes = bytes;
+        graph.table_stats = stats;
+        Ok(graph)
+    }
+}
+
+impl scan::Sink for Collector {
+    fn payload(&mut self, payload: &Payload) -> Result<()> {
+        match payload {
+            Payload::Version { encoding, .. } if *encoding != Encoding::Module => {
                 bail!("it is a component; analyse the core modules inside it")
             }
             Payload::ImportSection(section) => {
-                for import in section {
+                for import in section.clone() {
                     let import = import?;
                     if matches!(import.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)) {
-                        imports = imports.checked_add(1).ok_or_else(too_many)?;
-                        import_names.push(format!("{}.{}", import.module, import.name));
+                        self.imports = self.imports.checked_add(1).ok_or_else(too_many)?;
+                        self.import_names
+                            .push(format!("{}.{}", import.module, import.name));
                     }
                 }
             }
             Payload::FunctionSection(section) => {
-                defined = defined.checked_add(section.count()).ok_or_else(too_many)?;
+                self.defined = self
+                    .defined
+                    .checked_add(section.count())
+                    .ok_or_else(too_many)?;
             }
             Payload::MemorySection(section) => {
-                if let Some(memory) = section.into_iter().next() {
-                    memory64 = memory?.memory64;
+                if let Some(memory) = section.clone().into_iter().next() {
+                    self.memory64 = memory?.memory64;
                 }
             }
             Payload::ExportSection(section) => {
-                for export in section {
+                for export in section.clone() {
                     let export = export?;
                     if export.kind == ExternalKind::Func {
-                        roots.push(export.index);
+                        self.roots.push(export.index);
                     }
                 }
             }
-            Payload::StartSection { func, .. } => roots.push(func),
+            Payload::StartSection { func, .. } => self.roots.push(*func),
             Payload::ElementSection(section) => {
-                for element in section {
+                for element in section.clone() {
                     let element = element?;
                     let functions = element_items(&element.items)?;
-                    element_functions.extend(functions.iter().filter(|&&f| f != NONE));
+                    self.element_functions
+                        .extend(functions.iter().filter(|&&f| f != NONE));
                     if let ElementKind::Active {
                         table_index: None | Some(0),
                         offset_expr,
@@ -235,30 +547,14 @@ pub fn graph(wasm: &[u8], mode: Mode) -> Result<Graph> {
                             .checked_add(functions.len())
                             .filter(|&e| e <= MAX_SLOTS)
                             .ok_or_else(|| bad("element segment beyond any table"))?;
-                        if slots.len() < end {
-                            slots.resize(end, NONE);
+                        if self.slots.len() < end {
+                            self.slots.resize(end, NONE);
                         }
-                        slots[offset..end].copy_from_slice(&functions);
+                        self.slots[offset..end].copy_from_slice(&functions);
                     }
                 }
             }
-            Payload::DataSection(section) => {
-                for segment in section {
-                    let segment = segment?;
-                    let address = match segment.kind {
-                        DataKind::Active {
-                            memory_index: 0,
-                            offset_expr,
-                        } => const_value(&offset_expr),
-                        _ => None,
-                    };
-                    segments.push(Segment {
-                        address,
-                        data: segment.data,
-                    });
-                }
-            }
-            Payload::CodeSectionEntry(body) => bodies.push(body),
+            Payload::DataSection(section) => self.data(section)?,
             Payload::CustomSection(section) => {
                 if let KnownCustom::Name(names) = section.as_known() {
                     for subsection in names {
@@ -267,10 +563,10 @@ pub fn graph(wasm: &[u8], mode: Mode) -> Result<Graph> {
                                 let naming = naming.context("in the name section")?;
                                 let i = naming.index as usize;
                                 if i < MAX_SLOTS {
-                                    if segment_names.len() <= i {
-                                        segment_names.resize(i + 1, None);
+                                    if self.segment_names.len() <= i {
+                                        self.segment_names.resize(i + 1, None);
                                     }
-                                    segment_names[i] = Some(naming.name.to_owned());
+                                    self.segment_names[i] = Some(naming.name.to_owned());
                                 }
                             }
                         }
@@ -279,213 +575,43 @@ pub fn graph(wasm: &[u8], mode: Mode) -> Result<Graph> {
             }
             _ => {}
         }
+        Ok(())
     }
-    let functions = imports.checked_add(defined).ok_or_else(too_many)?;
-    if bodies.len() != defined as usize {
-        bail!(
-            "{} function bodies for {defined} declared functions",
-            bodies.len()
-        );
-    }
-    roots.retain(|&r| r < functions);
-    element_functions.retain(|&f| f < functions);
-    for s in slots.iter_mut() {
-        if *s >= functions {
-            *s = NONE;
-        }
-    }
-    let memory = Memory::new(&segments);
-    let see_through = mode == Mode::SeeThrough;
 
-    // Every reference, as (from function, what); data words come later.
-    let mut bytes: Vec<u64> = vec![0; functions as usize];
-    let mut code_refs: Vec<(u32, Ref)> = Vec::new();
-    for (i, body) in bodies.iter().enumerate() {
-        let from = imports + i as u32;
-        bytes[from as usize] = body.range().len() as u64;
-        let reader = body.get_operators_reader()?;
+    /// A body's references. The data section is known by now: the scan
+    /// reads bodies last.
+    fn body(&mut self, body: &FunctionBody) -> Result<()> {
+        if self.bodies >= self.defined {
+            bail!(
+                "more function bodies than the {} declared functions",
+                self.defined
+            );
+        }
+        let functions = self
+            .imports
+            .checked_add(self.defined)
+            .ok_or_else(too_many)?;
+        if self.bodies == 0 {
+            for s in self.slots.iter_mut() {
+                if *s >= functions {
+                    *s = NONE;
+                }
+            }
+            self.bytes = vec![0; functions as usize];
+        }
+        let from = self.imports + self.bodies;
+        self.bodies += 1;
+        self.bytes[from as usize] = body.range().len() as u64;
         scan_body(
-            reader,
+            body.get_operators_reader()?,
             from,
-            &memory,
-            &slots,
-            memory64,
-            see_through,
-            &mut code_refs,
-        )?;
+            &self.memory,
+            &self.slots,
+            self.memory64,
+            self.mode == Mode::SeeThrough,
+            &mut self.code_refs,
+        )
     }
-
-    // Data objects: each active segment cut at every address pointed to.
-    let mut anchors: Vec<u64> = memory.ranges.iter().map(|r| r.0).collect();
-    anchors.extend(code_refs.iter().filter_map(|(_, r)| match r {
-        Ref::Address(a) => Some(*a),
-        _ => None,
-    }));
-    let mut words: Vec<(u64, u64)> = Vec::new(); // (word address, value)
-    for &(start, end, seg) in &memory.ranges {
-        let data = segments[seg as usize].data;
-        let first = (4 - start % 4) % 4;
-        let mut at = first;
-        while at + 4 <= end - start {
-            let i = at as usize;
-            let value = u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
-            let value = u64::from(value);
-            if memory.contains(value) {
-                anchors.push(value);
-                words.push((start + at, value));
-            } else if see_through && slot_function(&slots, value).is_some() {
-                words.push((start + at, value));
-            }
-            at += 4;
-        }
-    }
-    anchors.sort_unstable();
-    anchors.dedup();
-    // Objects: anchors inside a segment, each to the next one or the end.
-    let mut object_starts: Vec<u64> = Vec::new();
-    let mut objects: Vec<(u32, u32)> = Vec::new();
-    let mut object_ends: Vec<u64> = Vec::new();
-    for &(start, end, seg) in &memory.ranges {
-        let from = anchors.partition_point(|&a| a < start);
-        let to = anchors.partition_point(|&a| a < end);
-        for (j, &a) in anchors[from..to].iter().enumerate() {
-            let next = anchors.get(from + j + 1).copied().unwrap_or(end).min(end);
-            object_starts.push(a);
-            object_ends.push(next);
-            objects.push((seg, (a - start) as u32));
-        }
-    }
-    let first_object = functions;
-    let mut passive: Vec<Option<u32>> = vec![None; segments.len()];
-    let mut in_memory = vec![false; segments.len()];
-    for r in &memory.ranges {
-        in_memory[r.2 as usize] = true;
-    }
-    for (seg, _) in segments.iter().enumerate() {
-        if !in_memory[seg] {
-            passive[seg] = Some(objects.len() as u32);
-            object_starts.push(u64::MAX);
-            object_ends.push(u64::MAX);
-            objects.push((seg as u32, 0));
-        }
-    }
-    let object_of = |address: u64| -> Option<u32> {
-        let i = object_starts.partition_point(|&s| s <= address);
-        (i > 0 && address < object_ends[i - 1]).then(|| first_object + (i - 1) as u32)
-    };
-    for (i, (&s, &e)) in object_starts.iter().zip(&object_ends).enumerate() {
-        let len = if s == u64::MAX {
-            segments[objects[i].0 as usize].data.len() as u64
-        } else {
-            e - s
-        };
-        bytes.push(len);
-    }
-    let table = (mode == Mode::TableRoot || !element_functions.is_empty()).then(|| {
-        bytes.push(0);
-        (bytes.len() - 1) as u32
-    });
-    if u32::try_from(bytes.len()).is_err() {
-        bail!("too many nodes");
-    }
-
-    // Edges, as (from, to) pairs, then in compressed rows.
-    let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(code_refs.len() + words.len());
-    let mut weak: Vec<(u32, u32)> = Vec::new();
-    let mut strong_slot = vec![false; functions as usize];
-    let mut referenced = vec![false; objects.len()];
-    let mut push_ref = |from: u32, r: Ref, pairs: &mut Vec<(u32, u32)>| match r {
-        Ref::Function(f) if f < functions => pairs.push((from, f)),
-        Ref::Function(_) => {}
-        Ref::Address(a) => {
-            if let Some(o) = object_of(a) {
-                referenced[(o - first_object) as usize] = true;
-                pairs.push((from, o));
-            }
-        }
-        Ref::Segment(s) => {
-            if let Some(Some(o)) = passive.get(s as usize) {
-                referenced[*o as usize] = true;
-                pairs.push((from, first_object + o));
-            }
-        }
-        Ref::Slot { slot, strong } => {
-            if let Some(f) = slot_function(&slots, u64::from(slot)) {
-                if strong {
-                    strong_slot[f as usize] = true;
-                    pairs.push((from, f));
-                } else {
-                    weak.push((from, f));
-                }
-            }
-        }
-    };
-    for &(from, r) in &code_refs {
-        push_ref(from, r, &mut pairs);
-    }
-    drop(code_refs);
-    // Data words: pointers first, so `referenced` is known for slots.
-    let mut slot_words = Vec::new();
-    for &(at, value) in &words {
-        let Some(from) = object_of(at) else { continue };
-        if memory.contains(value) {
-            push_ref(from, Ref::Address(value), &mut pairs);
-        } else {
-            slot_words.push((from, at, value));
-        }
-    }
-    for (from, at, value) in slot_words {
-        let o = (from - first_object) as usize;
-        if !referenced[o] || vtable_header_word(&memory, &segments, &slots, object_starts[o], at) {
-            continue;
-        }
-        if let Some(f) = slot_function(&slots, value) {
-            strong_slot[f as usize] = true;
-            pairs.push((from, f));
-        }
-    }
-    let mut stats = TableStats::default();
-    if let Some(t) = table {
-        let mut listed = vec![false; functions as usize];
-        for &f in &element_functions {
-            listed[f as usize] = true;
-        }
-        stats.functions = listed.iter().filter(|&&l| l).count() as u32;
-        if mode == Mode::TableRoot {
-            for (f, _) in listed.iter().enumerate().filter(|(_, &l)| l) {
-                pairs.push((t, f as u32));
-            }
-        } else {
-            // Weak edges only for slots without strong evidence.
-            for &(from, f) in &weak {
-                if !strong_slot[f as usize] {
-                    pairs.push((from, f));
-                }
-            }
-            let reached = build(&pairs, &bytes, &roots).reachable();
-            for (f, _) in listed.iter().enumerate().filter(|(_, &l)| l) {
-                if !reached[f] {
-                    pairs.push((t, f as u32));
-                    stats.fallback += 1;
-                } else if strong_slot[f] {
-                    stats.strong += 1;
-                } else {
-                    stats.weak += 1;
-                }
-            }
-        }
-        roots.push(t);
-    }
-    let mut graph = build(&pairs, &bytes, &roots);
-    graph.functions = functions;
-    graph.imports = imports;
-    graph.import_names = import_names;
-    graph.objects = objects;
-    graph.segment_names = segment_names;
-    graph.table = table;
-    graph.bytes = bytes;
-    graph.table_stats = stats;
-    Ok(graph)
 }
 
 /// A graph with these edges; names and objects are filled in by the caller.
@@ -587,13 +713,14 @@ struct Memory {
 }
 
 impl Memory {
-    fn new(segments: &[Segment]) -> Self {
+    /// From each segment's address (`None` for passive ones) and length.
+    fn new(segments: &[(Option<u64>, u64)]) -> Self {
         let mut ranges: Vec<(u64, u64, u32)> = segments
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| {
-                let start = s.address?;
-                let end = start.checked_add(s.data.len() as u64)?;
+            .filter_map(|(i, &(address, len))| {
+                let start = address?;
+                let end = start.checked_add(len)?;
                 (end > start).then_some((start, end, i as u32))
             })
             .collect();
@@ -623,14 +750,15 @@ impl Memory {
         i > 0 && address < self.ranges[i - 1].1
     }
 
-    fn word(&self, segments: &[Segment], address: u64) -> Option<u64> {
+    /// The word at `address`, `contents` being each segment's bytes.
+    fn word(&self, contents: &[&[u8]], address: u64) -> Option<u64> {
         let i = self.ranges.partition_point(|r| r.0 <= address);
         let &(start, end, seg) = self.ranges.get(i.checked_sub(1)?)?;
         if address.checked_add(4)? > end {
             return None;
         }
         let at = (address - start) as usize;
-        let b = segments[seg as usize].data.get(at..at + 4)?;
+        let b = contents.get(seg as usize)?.get(at..at + 4)?;
         Some(u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
     }
 }
@@ -638,19 +766,22 @@ impl Memory {
 /// Whether the word at `at` is the size or alignment of a vtable starting
 /// at `start`: `[drop slot or 0, size, align, methods…]`, with `align` a
 /// power of two and `size` a multiple of it.
-fn vtable_header_word(
-    memory: &Memory,
-    segments: &[Segment],
-    slots: &[u32],
-    start: u64,
-    at: u64,
-) -> bool {
-    if at != start + 4 && at != start + 8 {
+fn vtable_header_word(near_slots: &[(u64, u64)], slots: &[u32], start: u64, at: u64) -> bool {
+    if Some(at) != start.checked_add(4) && Some(at) != start.checked_add(8) {
         return false;
     }
-    let word = |a| memory.word(segments, a);
-    let (Some(drop), Some(size), Some(align)) = (word(start), word(start + 4), word(start + 8))
-    else {
+    let word = |a: Option<u64>| {
+        let a = a?;
+        near_slots
+            .binary_search_by_key(&a, |w| w.0)
+            .ok()
+            .map(|i| near_slots[i].1)
+    };
+    let (Some(drop), Some(size), Some(align)) = (
+        word(Some(start)),
+        word(start.checked_add(4)),
+        word(start.checked_add(8)),
+    ) else {
         return false;
     };
     (drop == 0 || slot_function(slots, drop).is_some())

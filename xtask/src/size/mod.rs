@@ -13,6 +13,7 @@ pub mod history;
 pub mod render;
 pub mod report;
 pub mod retained;
+pub mod scan;
 pub mod shard;
 pub mod synthetic;
 pub mod treemap;

@@ -61,7 +61,7 @@ pub fn wasm_sections(bytes: &[u8]) -> Result<BTreeMap<String, u64>> {
     Ok(sections)
 }
 
-fn section_name(id: u8) -> &'static str {
+pub fn section_name(id: u8) -> &'static str {
     match id {
         1 => "type",
         2 => "import",

@@ -1,0 +1,273 @@
+//! One pass over a `.wasm` read from a stream, never held whole: each
+//! section is buffered only while it is handed out, and the code section
+//! one body at a time. Attribution (`size::attribution`), the call graph
+//! (`size::callgraph`) and the section sizes are collected in that pass by
+//! [`Sink`]s, each keeping only what it uses.
+//!
+//! The code section is read last. It precedes the data section in the
+//! file, but the call graph reads each constant in a body against the data
+//! segments' addresses; so the first pass skips the code section (a seek)
+//! and a second read goes back for it. Keeping every constant of every
+//! body until the data is known would cost more than the bodies' own
+//! bytes: a 33 MB module holds millions of them.
+
+use std::collections::BTreeMap;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+
+use anyhow::{anyhow, bail, Context, Result};
+use wasmparser::{BinaryReader, Chunk, FunctionBody, Parser, Payload};
+
+use crate::size::attribution::{self, Attribution};
+use crate::size::callgraph::{self, Graph, Mode};
+use crate::size::wasm::section_name;
+
+/// What one part of the analysis takes from the pass.
+pub trait Sink {
+    /// Every payload but the code section's bodies, in file order.
+    fn payload(&mut self, payload: &Payload) -> Result<()>;
+    /// Each function body, in order, after every other payload.
+    fn body(&mut self, body: &FunctionBody) -> Result<()>;
+}
+
+impl<A: Sink, B: Sink> Sink for (A, B) {
+    fn payload(&mut self, payload: &Payload) -> Result<()> {
+        self.0.payload(payload)?;
+        self.1.payload(payload)
+    }
+    fn body(&mut self, body: &FunctionBody) -> Result<()> {
+        self.0.body(body)?;
+        self.1.body(body)
+    }
+}
+
+impl<S: Sink> Sink for Option<S> {
+    fn payload(&mut self, payload: &Payload) -> Result<()> {
+        self.as_mut().map_or(Ok(()), |s| s.payload(payload))
+    }
+    fn body(&mut self, body: &FunctionBody) -> Result<()> {
+        self.as_mut().map_or(Ok(()), |s| s.body(body))
+    }
+}
+
+/// Bytes of each section's contents, by section name (custom sections by
+/// their own name), as [`crate::size::wasm::wasm_sections`] gives them.
+#[derive(Default)]
+pub struct Sections(pub BTreeMap<String, u64>);
+
+impl Sink for Sections {
+    fn payload(&mut self, payload: &Payload) -> Result<()> {
+        let name = match payload {
+            Payload::CustomSection(c) => c.name().to_owned(),
+            other => match other.as_section() {
+                Some((id, _)) => section_name(id).to_owned(),
+                None => return Ok(()),
+            },
+        };
+        if let Some((_, range)) = payload.as_section() {
+            *self.0.entry(name).or_insert(0) += range.len() as u64;
+        }
+        Ok(())
+    }
+    fn body(&mut self, _: &FunctionBody) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// More than this per read: a section's declared size is only a claim.
+const READ_AT_MOST: u64 = 1 << 20;
+/// A buffer this big is given back once its section is done.
+const KEEP_AT_MOST: usize = 1 << 20;
+
+/// Reads the module in `reader`, from where it stands, into `sink`. Any
+/// input gives `Ok` or an `Err` saying why it is not a readable module.
+pub fn read<R: Read + Seek>(reader: R, sink: &mut impl Sink) -> Result<()> {
+    let mut input = BufReader::with_capacity(64 << 10, reader);
+    let base = input.stream_position()?;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut eof = false;
+    let mut parser = Parser::new(0);
+    // (offset of the first body, bodies, bytes of the bodies with prefixes)
+    let mut code: Option<(u64, u32, u32)> = None;
+    loop {
+        let (consumed, skip, end) = match parser.parse(&buf, eof)? {
+            Chunk::NeedMoreData(hint) => {
+                let want = hint.clamp(1, READ_AT_MOST) as usize;
+                let len = buf.len();
+                buf.resize(len + want, 0);
+                let n = input.read(&mut buf[len..])?;
+                buf.truncate(len + n);
+                eof = n == 0;
+                continue;
+            }
+            Chunk::Parsed { consumed, payload } => {
+                let mut skip = 0;
+                if let Payload::CodeSectionStart { count, range, size } = &payload {
+                    let first = (range.end as u64)
+                        .checked_sub(u64::from(*size))
+                        .ok_or_else(|| anyhow!("code section out of range"))?;
+                    code = Some((first, *count, *size));
+                    skip = *size as usize;
+                }
+                let end = matches!(payload, Payload::End(_));
+                sink.payload(&payload)?;
+                (consumed, skip, end)
+            }
+        };
+        buf.drain(..consumed);
+        if skip > 0 {
+            parser.skip_section();
+            if skip <= buf.len() {
+                buf.drain(..skip);
+            } else {
+                let beyond = (skip - buf.len()) as i64;
+                buf.clear();
+                input.seek_relative(beyond)?;
+            }
+        }
+        if buf.capacity() > KEEP_AT_MOST && buf.len() < KEEP_AT_MOST / 2 {
+            buf.shrink_to(KEEP_AT_MOST / 2);
+        }
+        if end {
+            break;
+        }
+    }
+    drop(buf);
+    let Some((first, count, size)) = code else {
+        return Ok(());
+    };
+    input.seek(SeekFrom::Start(base + first))?;
+    let mut left = u64::from(size);
+    let mut at = first;
+    let mut body: Vec<u8> = Vec::new();
+    for _ in 0..count {
+        let (len, prefix) = read_u32(&mut input).context("in the code section")?;
+        let whole = u64::from(len) + prefix;
+        if whole > left {
+            bail!("function body at {at:#x} goes beyond the code section");
+        }
+        left -= whole;
+        at += prefix;
+        body.resize(len as usize, 0);
+        input
+            .read_exact(&mut body)
+            .with_context(|| format!("the file ends inside the function body at {at:#x}"))?;
+        sink.body(&FunctionBody::new(BinaryReader::new(&body, at as usize)))?;
+        at += u64::from(len);
+        if body.capacity() > KEEP_AT_MOST {
+            body = Vec::new();
+        }
+    }
+    if left != 0 {
+        bail!("{left} bytes after the last function body of the code section");
+    }
+    Ok(())
+}
+
+/// A LEB128 `u32` and how many bytes it took.
+fn read_u32(input: &mut impl Read) -> Result<(u32, u64)> {
+    let mut value: u32 = 0;
+    for i in 0..5u32 {
+        let mut byte = [0u8];
+        input
+            .read_exact(&mut byte)
+            .map_err(|_| anyhow!("the file ends inside a body size"))?;
+        let b = byte[0];
+        if i == 4 && b > 0x0f {
+            bail!("body size out of range");
+        }
+        value |= u32::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok((value, u64::from(i) + 1));
+        }
+    }
+    bail!("body size out of range")
+}
+
+/// What `bloat` reads from one file.
+pub struct Analysed {
+    pub attribution: Attribution,
+    /// When asked for: the call graph in that mode.
+    pub graph: Option<Graph>,
+    pub sections: BTreeMap<String, u64>,
+}
+
+/// The attribution, section sizes and, given a `mode`, the call graph of
+/// the module in `reader`, in one pass; `file` is only recorded and named
+/// in errors.
+pub fn analyse<R: Read + Seek>(reader: R, file: &str, mode: Option<Mode>) -> Result<Analysed> {
+    let mut sink = (
+        (attribution::Collector::default(), Sections::default()),
+        mode.map(callgraph::Collector::new),
+    );
+    read(reader, &mut sink).with_context(|| format!("{file} is not a readable wasm module"))?;
+    let ((sizes, sections), graph) = sink;
+    let attribution = sizes.finish(file);
+    let graph = graph
+        .map(callgraph::Collector::finish)
+        .transpose()
+        .with_context(|| format!("{file} is not a readable wasm module"))?;
+    Ok(Analysed {
+        attribution,
+        graph,
+        sections: sections.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::size::synthetic::large;
+    use std::io::Cursor;
+
+    /// A reader that counts what it hands out and how much it is asked to
+    /// hold at once.
+    struct Counting<'a> {
+        inner: Cursor<&'a [u8]>,
+        largest_read: usize,
+    }
+
+    impl Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.largest_read = self.largest_read.max(buf.len());
+            self.inner.read(buf)
+        }
+    }
+
+    impl Seek for Counting<'_> {
+        fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    #[test]
+    fn a_streamed_module_gives_what_the_bytes_give() {
+        let wasm = large(6_000, 400).module.encode();
+        let a = analyse(Cursor::new(&wasm[..]), "m.wasm", Some(Mode::SeeThrough)).unwrap();
+        assert_eq!(
+            a.attribution,
+            attribution::attribute(&wasm, "m.wasm").unwrap()
+        );
+        assert_eq!(a.sections, crate::size::wasm::wasm_sections(&wasm).unwrap());
+        let g = a.graph.unwrap();
+        let d = g.dominators();
+        assert_eq!(d.reachable_bytes, g.bytes.iter().sum::<u64>());
+        // Never asked to hold the module at once.
+        let mut counting = Counting {
+            inner: Cursor::new(&wasm),
+            largest_read: 0,
+        };
+        let mut sections = Sections::default();
+        read(&mut counting, &mut sections).unwrap();
+        assert!(wasm.len() as u64 > 2 * READ_AT_MOST, "{}", wasm.len());
+        assert!(counting.largest_read as u64 <= READ_AT_MOST);
+    }
+
+    #[test]
+    fn a_truncated_module_is_an_error() {
+        let wasm = large(100, 100).module.encode();
+        for cut in [4, 20, wasm.len() / 2, wasm.len() - 1] {
+            let err = analyse(Cursor::new(&wasm[..cut]), "t.wasm", Some(Mode::SeeThrough));
+            assert!(err.is_err(), "cut at {cut}");
+        }
+    }
+}
