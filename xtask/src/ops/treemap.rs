@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
+use crate::ops::artifacts;
 use crate::ops::browser;
 use crate::ops::reports;
 use crate::ops::setup;
@@ -18,7 +19,7 @@ use crate::size::report::{Attributed, Report};
 use crate::size::retained::{with_retained, Named};
 use crate::size::treemap::check::{check, selftest_result};
 use crate::size::treemap::{model, page, report_file_names, Baseline, Treemap};
-use crate::util::files::write_atomic;
+use crate::util::files::{content_hash, write_atomic};
 
 /// The window the page is checked and pictured in: the map fills its width
 /// and, at the layout's 16:10, about its height.
@@ -96,19 +97,56 @@ pub fn write_reports(
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
         };
-        let attribution = attribute(&bytes, &a.file)?;
-        let named = Named::new(callgraph::graph(&bytes, Mode::SeeThrough)?, &attribution);
-        let retained = with_retained(&attribution, &named, &named.graph.dominators());
         let base = baseline
             .and_then(|b| b.attribution.iter().find(|b| b.artifact == a.artifact))
             .map(|b| (note.replace('`', ""), b.clone()));
         let path = dir.join(name);
-        let mut t = of(&a.artifact, &attribution, base.as_ref());
-        set_retained(&mut t, &retained);
-        write(&path, &t)?;
+        // The page of the same module against the same baseline is the same
+        // page: a no-op size-report copies it from the size cache.
+        let key = content_hash(&[
+            b"treemap v1",
+            a.artifact.as_bytes(),
+            &bytes,
+            &serde_json::to_vec(&base)?,
+            program_identity().as_bytes(),
+        ]);
+        let cached = artifacts::size_cache_dir(ws).join(format!("treemap-{key}.html"));
+        let html = match std::fs::read(&cached) {
+            Ok(html) => html,
+            Err(_) => {
+                let attribution = attribute(&bytes, &a.file)?;
+                let named = Named::new(callgraph::graph(&bytes, Mode::SeeThrough)?, &attribution);
+                let retained = with_retained(&attribution, &named, &named.graph.dominators());
+                let mut t = of(&a.artifact, &attribution, base.as_ref());
+                set_retained(&mut t, &retained);
+                let html = page(&t).into_bytes();
+                if std::fs::create_dir_all(cached.parent().expect("in the cache dir")).is_ok() {
+                    // A cache that cannot be written only costs time next run.
+                    let _ = write_atomic(&cached, &html);
+                }
+                html
+            }
+        };
+        write_atomic(&path, &html)?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// This xtask binary, as its path, length and time: any rebuild (of the
+/// layout, the page's script, the analyses) makes new pages.
+fn program_identity() -> String {
+    std::env::current_exe()
+        .and_then(|exe| {
+            let meta = std::fs::metadata(&exe)?;
+            Ok(format!(
+                "{} {} {:?}",
+                exe.display(),
+                meta.len(),
+                meta.modified()?
+            ))
+        })
+        .unwrap_or_default()
 }
 
 /// Opens the page at `path` in headless Chromium with `?selftest` and
