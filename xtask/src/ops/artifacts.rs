@@ -34,6 +34,22 @@ pub fn package_target_dir(ws: &Workspace, package: &str) -> PathBuf {
 }
 
 /// Where `-Oz` results are cached by input hash: one cache for every build.
+/// This xtask binary, as its path, length and time, for the keys of caches
+/// whose entries this program computes: any rebuild makes new entries.
+pub fn program_identity() -> String {
+    std::env::current_exe()
+        .and_then(|exe| {
+            let meta = std::fs::metadata(&exe)?;
+            Ok(format!(
+                "{} {} {:?}",
+                exe.display(),
+                meta.len(),
+                meta.modified()?
+            ))
+        })
+        .unwrap_or_default()
+}
+
 pub fn opt_cache_dir(ws: &Workspace) -> PathBuf {
     ws.target_dir.join("wasm").join("opt-cache")
 }

@@ -18,6 +18,7 @@ use crate::size::callgraph::{self, Mode};
 use crate::size::report::{Attributed, Measured, Report, KEPT_FUNCTIONS};
 use crate::size::retained::{kept_by, Named};
 use crate::size::shard::Shard;
+use crate::util::files::{content_hash, write_atomic};
 use crate::util::git;
 
 /// Builds (unless told not to) and measures every wasm artifact.
@@ -108,7 +109,24 @@ fn attribute_shipped(ws: &Workspace, shipped: &Artifact) -> Result<Option<Attrib
             return Ok(None);
         }
     };
-    let a = attribute(&bytes, &ws.relative(&names))
+    // The same file attributes the same way: kept in the size cache, so a
+    // no-op over many packages parses and walks no module.
+    let file = ws.relative(&names);
+    let key = content_hash(&[
+        b"attributed v1",
+        id.as_bytes(),
+        file.as_bytes(),
+        &bytes,
+        artifacts::program_identity().as_bytes(),
+    ]);
+    let cached = artifacts::size_cache_dir(ws).join(format!("attributed-{key}.json"));
+    if let Some(attributed) = std::fs::read(&cached)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Attributed>(&b).ok())
+    {
+        return Ok(Some(attributed));
+    }
+    let a = attribute(&bytes, &file)
         .with_context(|| format!("cannot attribute {}", names.display()))?;
     let graph = callgraph::graph(&bytes, Mode::SeeThrough)
         .with_context(|| format!("cannot read the call graph of {}", names.display()))?;
@@ -122,5 +140,9 @@ fn attribute_shipped(ws: &Workspace, shipped: &Artifact) -> Result<Option<Attrib
     let keepers = kept_by(&named, &kept);
     attributed.kept_by = keepers.functions;
     attributed.crates_kept_by = keepers.crates;
+    if std::fs::create_dir_all(artifacts::size_cache_dir(ws)).is_ok() {
+        // A cache that cannot be written only costs time next run.
+        let _ = write_atomic(&cached, &serde_json::to_vec(&attributed)?);
+    }
     Ok(Some(attributed))
 }

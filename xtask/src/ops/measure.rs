@@ -1,5 +1,5 @@
-//! Sizes of one file on disk, cached by content hash, so an unchanged
-//! file costs one read.
+//! Sizes of one file on disk, cached by its length and time, then by
+//! content hash: an untouched file costs one stat, an unchanged one a read.
 
 use std::path::Path;
 
@@ -11,6 +11,43 @@ use crate::util::files::{content_hash, write_atomic};
 /// Measures `path`; `is_wasm` adds validation and sections. Results are
 /// cached by content hash in `cache_dir`, so an unchanged file costs one read.
 pub fn measure(path: &Path, is_wasm: bool, cache_dir: &Path) -> Result<Sizes> {
+    // First by the file's length and time, when the file system keeps times
+    // to the nanosecond: a file rewritten keeps neither. A debug .wasm is
+    // MBs; over many packages, reading them all is most of a no-op.
+    let stat_key = std::fs::metadata(path).ok().and_then(|m| {
+        let modified = m
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        (modified.subsec_nanos() != 0).then(|| {
+            content_hash(&[
+                b"sizes by stat v1",
+                path.as_os_str().as_encoded_bytes(),
+                &m.len().to_le_bytes(),
+                &modified.as_nanos().to_le_bytes(),
+                &[u8::from(is_wasm)],
+            ])
+        })
+    });
+    let by_stat = stat_key.map(|k| cache_dir.join(format!("stat-{k}.json")));
+    if let Some(sizes) = by_stat
+        .as_ref()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice::<Sizes>(&b).ok())
+    {
+        return Ok(sizes);
+    }
+    let sizes = measure_contents(path, is_wasm, cache_dir)?;
+    if let Some(by_stat) = by_stat {
+        if std::fs::create_dir_all(cache_dir).is_ok() {
+            let _ = write_atomic(&by_stat, &serde_json::to_vec(&sizes)?);
+        }
+    }
+    Ok(sizes)
+}
+
+fn measure_contents(path: &Path, is_wasm: bool, cache_dir: &Path) -> Result<Sizes> {
     let bytes = std::fs::read(path).with_context(|| {
         format!(
             "cannot read {}; build it with `cargo xtask build-wasm`",

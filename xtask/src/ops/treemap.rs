@@ -108,7 +108,7 @@ pub fn write_reports(
             a.artifact.as_bytes(),
             &bytes,
             &serde_json::to_vec(&base)?,
-            program_identity().as_bytes(),
+            artifacts::program_identity().as_bytes(),
         ]);
         let cached = artifacts::size_cache_dir(ws).join(format!("treemap-{key}.html"));
         let html = match std::fs::read(&cached) {
@@ -131,22 +131,6 @@ pub fn write_reports(
         written.push(path);
     }
     Ok(written)
-}
-
-/// This xtask binary, as its path, length and time: any rebuild (of the
-/// layout, the page's script, the analyses) makes new pages.
-fn program_identity() -> String {
-    std::env::current_exe()
-        .and_then(|exe| {
-            let meta = std::fs::metadata(&exe)?;
-            Ok(format!(
-                "{} {} {:?}",
-                exe.display(),
-                meta.len(),
-                meta.modified()?
-            ))
-        })
-        .unwrap_or_default()
 }
 
 /// Opens the page at `path` in headless Chromium with `?selftest` and
