@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::event::{check_expected, record_batch, Notifier};
 use crate::{
     Appended, Edge, Error, EventStore, ExpectedVersion, GraphStore, NewEvent, Node, Properties,
-    RecordedEvent, Result, Subscription,
+    RecordedEvent, Result, Subscription, Visit,
 };
 
 /// Locks a mutex, recovering from poisoning: every writer below leaves the
@@ -188,6 +188,9 @@ struct Link {
     properties: Properties,
 }
 
+/// The parent of a node [`Graph::walk`] has not reached.
+const UNSEEN: u32 = u32::MAX;
+
 /// Which of a slot's edge lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dir {
@@ -267,6 +270,34 @@ impl Graph {
                 }
             })
             .collect()
+    }
+
+    /// Breadth-first along out-edges from `start`, at most `max_depth` edges
+    /// deep, stopping as soon as `goal` is reached: the nodes in visit order
+    /// with their depth, and each reached node's parent, indexed by id
+    /// (`start` is its own parent, `UNSEEN` marks the rest). The trait's
+    /// default traversals, over ids instead of strings.
+    fn walk(&self, start: u32, max_depth: usize, goal: u32) -> (Vec<(u32, usize)>, Vec<u32>) {
+        let mut parent = vec![UNSEEN; self.names.entries.len()];
+        parent[start as usize] = start;
+        let mut order = vec![(start, 0)];
+        let mut next = 0;
+        while let Some(&(id, depth)) = order.get(next) {
+            next += 1;
+            if id == goal {
+                break;
+            }
+            if depth == max_depth {
+                continue;
+            }
+            for l in &self.names.get(id).out {
+                if parent[l.other as usize] == UNSEEN {
+                    parent[l.other as usize] = id;
+                    order.push((l.other, depth + 1));
+                }
+            }
+        }
+        (order, parent)
     }
 
     fn remove_edge(&mut self, from: &str, edge_type: &str, to: &str) -> bool {
@@ -399,5 +430,37 @@ impl GraphStore for MemoryGraphStore {
 
     fn in_edges(&self, id: &str) -> Result<Vec<Edge>> {
         Ok(lock(&self.graph).edges(id, Dir::In))
+    }
+
+    fn bfs(&self, start: &str, max_depth: usize) -> Result<Vec<Visit>> {
+        let g = lock(&self.graph);
+        let s = g.node_or_err(start)?;
+        let (order, _) = g.walk(s, max_depth, UNSEEN);
+        Ok(order
+            .into_iter()
+            .map(|(id, depth)| Visit {
+                id: g.name(id).to_owned(),
+                depth,
+            })
+            .collect())
+    }
+
+    fn shortest_path(&self, from: &str, to: &str) -> Result<Option<Vec<String>>> {
+        let g = lock(&self.graph);
+        let (f, t) = (g.node_or_err(from)?, g.node_or_err(to)?);
+        let (_, parent) = g.walk(f, usize::MAX, t);
+        if parent[t as usize] == UNSEEN {
+            return Ok(None);
+        }
+        let mut path = vec![t];
+        while let Some(&last) = path.last().filter(|&&id| id != f) {
+            path.push(parent[last as usize]);
+        }
+        Ok(Some(
+            path.into_iter()
+                .rev()
+                .map(|id| g.name(id).to_owned())
+                .collect(),
+        ))
     }
 }
