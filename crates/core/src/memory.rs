@@ -1,6 +1,7 @@
 //! In-memory backends: available on every target, the default on wasm.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::event::{check_expected, record_batch, Notifier};
@@ -18,8 +19,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug, Default)]
 struct EventLog {
     events: Vec<Arc<RecordedEvent>>,
-    /// Stream id to the positions of its events, in version order.
-    streams: BTreeMap<String, Vec<u64>>,
+    /// Each stream's positions of its events, in version order.
+    streams: Interned<Vec<u64>>,
+}
+
+impl EventLog {
+    /// The version of the stream's last event.
+    fn version(&self, stream: &str) -> Option<u64> {
+        let id = self.streams.id(stream)?;
+        Some(self.streams.get(id).len() as u64 - 1)
+    }
 }
 
 /// An [`EventStore`] held in memory; its contents go with it.
@@ -52,19 +61,16 @@ impl EventStore for MemoryEventStore {
         events: &[NewEvent],
     ) -> Result<Appended> {
         let mut log = lock(&self.log);
-        let current = log
-            .streams
-            .get(stream)
-            .map(|positions| positions.len() as u64 - 1);
+        let current = log.version(stream);
         check_expected(stream, expected, current)?;
         let (appended, recorded) = record_batch(stream, current, log.events.len() as u64, events);
         if recorded.is_empty() {
             return Ok(appended);
         }
         let recorded: Vec<_> = recorded.into_iter().map(Arc::new).collect();
+        let id = log.streams.intern(stream);
         log.streams
-            .entry(stream.to_owned())
-            .or_default()
+            .get_mut(id)
             .extend(recorded.iter().map(|e| e.position));
         log.events.extend(recorded.iter().cloned());
         self.notifier.publish(recorded);
@@ -75,7 +81,8 @@ impl EventStore for MemoryEventStore {
         let log = lock(&self.log);
         let positions = log
             .streams
-            .get(stream)
+            .id(stream)
+            .map(|id| log.streams.get(id))
             .ok_or_else(|| Error::StreamNotFound(stream.to_owned()))?;
         let start = usize::try_from(from)
             .unwrap_or(usize::MAX)
@@ -100,10 +107,7 @@ impl EventStore for MemoryEventStore {
     }
 
     fn stream_version(&self, stream: &str) -> Result<Option<u64>> {
-        Ok(lock(&self.log)
-            .streams
-            .get(stream)
-            .map(|positions| positions.len() as u64 - 1))
+        Ok(lock(&self.log).version(stream))
     }
 
     fn next_position(&self) -> Result<u64> {
@@ -120,18 +124,20 @@ impl EventStore for MemoryEventStore {
 /// are handed out in the order strings are first seen and never forgotten,
 /// so the `Vec` stands in for a map keyed by the string.
 ///
-/// The memory stores intern through this one type, so the binary carries
-/// one instantiation of the B-tree code for all of them.
+/// Both memory stores intern through this one type, so the binary carries
+/// one map's code for both; a hash map, as only lookups are made (no
+/// ordered walk), each hashing the name once instead of comparing it byte
+/// by byte at every level of a B-tree.
 #[derive(Debug)]
 struct Interned<T> {
-    ids: BTreeMap<String, u32>,
+    ids: HashMap<String, u32, BuildHasherDefault<Fnv>>,
     entries: Vec<(String, T)>,
 }
 
 impl<T> Default for Interned<T> {
     fn default() -> Self {
         Self {
-            ids: BTreeMap::new(),
+            ids: HashMap::default(),
             entries: Vec::new(),
         }
     }
@@ -163,6 +169,26 @@ impl<T: Default> Interned<T> {
 
     fn get_mut(&mut self, id: u32) -> &mut T {
         &mut self.entries[id as usize].1
+    }
+}
+
+/// FNV-1a, 64-bit: the interner's hash. Fixed, so the same on every run
+/// and target, and tiny; the map's order is never observed.
+#[derive(Debug, Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        if self.0 == 0 {
+            self.0 = 0xcbf2_9ce4_8422_2325;
+        }
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
