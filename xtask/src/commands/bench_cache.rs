@@ -23,6 +23,7 @@ use crate::ops::provenance::Provenance;
 use crate::ops::setup;
 use crate::ops::workspace::Workspace;
 use crate::util::files::{check_writable, dir_bytes, remove_dir, write_atomic};
+use crate::util::git;
 use crate::util::lock::{self, WhenBusy};
 use crate::util::table::{human_bytes, percent, print_report, Table};
 
@@ -123,11 +124,20 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     }
     let _stop = Stop(sh, &sccache);
 
+    // Both clones are of the commit HEAD is now, whatever is committed
+    // while the benchmark runs.
+    let provenance = Provenance::read(sh, ws);
+    let commit = git::resolve(sh, &ws.root, "HEAD")?;
     let cargo = crate::util::process::cargo();
     let root = &ws.root;
     let mut rows = Vec::new();
     for (i, (name, dir)) in clones.iter().enumerate() {
-        cmd!(sh, "git clone --quiet --no-hardlinks {root} {dir}").run()?;
+        cmd!(
+            sh,
+            "git clone --quiet --no-hardlinks --no-checkout {root} {dir}"
+        )
+        .run()?;
+        cmd!(sh, "git -C {dir} checkout --quiet --detach {commit}").run()?;
         cmd!(sh, "{sccache} --zero-stats")
             .quiet()
             .ignore_stdout()
@@ -160,7 +170,7 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         });
     }
     let report = Report {
-        provenance: Provenance::read(sh, ws),
+        provenance,
         sccache: cmd!(sh, "{sccache} --version")
             .quiet()
             .read()
