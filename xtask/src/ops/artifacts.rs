@@ -34,6 +34,20 @@ pub fn package_target_dir(ws: &Workspace, package: &str) -> PathBuf {
 }
 
 /// Where `-Oz` results are cached by input hash: one cache for every build.
+/// A file as its path, length and time, for cache keys: `None` where the
+/// file system does not keep times to the nanosecond (a rewrite within the
+/// same second could keep all three). A rewritten file gets a new time.
+pub fn stat_identity(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    (modified.subsec_nanos() != 0)
+        .then(|| format!("{} {} {}", path.display(), meta.len(), modified.as_nanos()))
+}
+
 /// This xtask binary, as its path, length and time, for the keys of caches
 /// whose entries this program computes: any rebuild makes new entries.
 pub fn program_identity() -> String {

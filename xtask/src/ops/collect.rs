@@ -99,6 +99,29 @@ fn measure_packages(
 fn attribute_shipped(ws: &Workspace, shipped: &Artifact) -> Result<Option<Attributed>> {
     let id = shipped.id();
     let names = artifacts::names_path(&shipped.path);
+    let file = ws.relative(&names);
+    // The same file attributes the same way: kept in the size cache under
+    // the file's identity (its length and time, else its bytes) and this
+    // program's, so a no-op over many packages parses and walks no module.
+    let key_of = |identity: &[u8]| {
+        content_hash(&[
+            b"attributed v1",
+            id.as_bytes(),
+            file.as_bytes(),
+            identity,
+            artifacts::program_identity().as_bytes(),
+        ])
+    };
+    let cache_dir = artifacts::size_cache_dir(ws);
+    let from_cache = |key: &str| {
+        std::fs::read(cache_dir.join(format!("attributed-{key}.json")))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Attributed>(&b).ok())
+    };
+    let by_stat = artifacts::stat_identity(&names).map(|s| key_of(s.as_bytes()));
+    if let Some(attributed) = by_stat.as_deref().and_then(from_cache) {
+        return Ok(Some(attributed));
+    }
     let bytes = match std::fs::read(&names) {
         Ok(b) => b,
         Err(_) => {
@@ -109,23 +132,11 @@ fn attribute_shipped(ws: &Workspace, shipped: &Artifact) -> Result<Option<Attrib
             return Ok(None);
         }
     };
-    // The same file attributes the same way: kept in the size cache, so a
-    // no-op over many packages parses and walks no module.
-    let file = ws.relative(&names);
-    let key = content_hash(&[
-        b"attributed v1",
-        id.as_bytes(),
-        file.as_bytes(),
-        &bytes,
-        artifacts::program_identity().as_bytes(),
-    ]);
-    let cached = artifacts::size_cache_dir(ws).join(format!("attributed-{key}.json"));
-    if let Some(attributed) = std::fs::read(&cached)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Attributed>(&b).ok())
-    {
+    let key = by_stat.unwrap_or_else(|| key_of(&bytes));
+    if let Some(attributed) = from_cache(&key) {
         return Ok(Some(attributed));
     }
+    let cached = cache_dir.join(format!("attributed-{key}.json"));
     let a = attribute(&bytes, &file)
         .with_context(|| format!("cannot attribute {}", names.display()))?;
     let graph = callgraph::graph(&bytes, Mode::SeeThrough)

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::ops::artifacts;
 use crate::size::wasm::Sizes;
 use crate::util::files::{content_hash, write_atomic};
 
@@ -14,22 +15,8 @@ pub fn measure(path: &Path, is_wasm: bool, cache_dir: &Path) -> Result<Sizes> {
     // First by the file's length and time, when the file system keeps times
     // to the nanosecond: a file rewritten keeps neither. A debug .wasm is
     // MBs; over many packages, reading them all is most of a no-op.
-    let stat_key = std::fs::metadata(path).ok().and_then(|m| {
-        let modified = m
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
-        (modified.subsec_nanos() != 0).then(|| {
-            content_hash(&[
-                b"sizes by stat v1",
-                path.as_os_str().as_encoded_bytes(),
-                &m.len().to_le_bytes(),
-                &modified.as_nanos().to_le_bytes(),
-                &[u8::from(is_wasm)],
-            ])
-        })
-    });
+    let stat_key = artifacts::stat_identity(path)
+        .map(|id| content_hash(&[b"sizes by stat v1", id.as_bytes(), &[u8::from(is_wasm)]]));
     let by_stat = stat_key.map(|k| cache_dir.join(format!("stat-{k}.json")));
     if let Some(sizes) = by_stat
         .as_ref()

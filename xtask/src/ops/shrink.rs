@@ -1,7 +1,7 @@
 //! wasm-opt -Oz through the wasm-opt crate (Binaryen built in, no external
 //! binary), cached by the input's content hash.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use wasm_opt::{Feature, OptimizationOptions, Pass};
@@ -34,9 +34,20 @@ pub enum Outcome {
 /// file we ship from it with [`optimize`].
 pub fn ship(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
     let bytes = std::fs::read(raw).with_context(|| format!("cannot read {}", raw.display()))?;
-    validate_wasm(&bytes)
-        .with_context(|| format!("cargo produced an invalid module {}", raw.display()))?;
+    // A module already in the cache was validated before it was optimised.
+    if !cache_path(cache_dir, SHIPPED_SETTINGS, &bytes).is_file() {
+        validate_wasm(&bytes)
+            .with_context(|| format!("cargo produced an invalid module {}", raw.display()))?;
+    }
     optimize(raw, out, cache_dir)
+}
+
+/// Where the cache keeps `-Oz` with `settings` of a module of `bytes`.
+fn cache_path(cache_dir: &Path, settings: &str, bytes: &[u8]) -> PathBuf {
+    cache_dir.join(format!(
+        "{}.wasm",
+        content_hash(&[settings.as_bytes(), bytes])
+    ))
 }
 
 /// Writes `-Oz` of `raw` to `out`, with debug info and the producers section
@@ -75,8 +86,11 @@ fn optimize_cached(
     configure: impl FnOnce(&mut OptimizationOptions),
 ) -> Result<Outcome> {
     let bytes = std::fs::read(raw).with_context(|| format!("cannot read {}", raw.display()))?;
-    let key = content_hash(&[settings.as_bytes(), &bytes]);
-    let cached = cache_dir.join(format!("{key}.wasm"));
+    let cached = cache_path(cache_dir, settings, &bytes);
+    let key = cached
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let outcome = if cached.is_file() {
         Outcome::Cached
     } else {
@@ -100,7 +114,11 @@ fn optimize_cached(
         std::fs::rename(&tmp, &cached)?;
         Outcome::Optimized
     };
-    write_atomic(out, &std::fs::read(&cached)?)?;
+    let result = std::fs::read(&cached)?;
+    // An output already holding these bytes is left as it is.
+    if std::fs::read(out).ok().as_deref() != Some(result.as_slice()) {
+        write_atomic(out, &result)?;
+    }
     Ok(outcome)
 }
 

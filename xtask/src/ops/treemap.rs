@@ -83,30 +83,27 @@ pub fn write_reports(
     let mut written = Vec::new();
     for (a, name) in report.attribution.iter().zip(report_file_names(&packages)) {
         let file = ws.root.join(&a.file);
-        let bytes = match std::fs::read(&file) {
-            Ok(bytes) => bytes,
-            // A merged report names files of the machines that measured
-            // each shard: their treemaps are theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                eprintln!(
-                    "no treemap for {}: {} is not on this machine (a shard's report?)",
-                    a.artifact,
-                    file.display()
-                );
-                continue;
-            }
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
-        };
         let base = baseline
             .and_then(|b| b.attribution.iter().find(|b| b.artifact == a.artifact))
             .map(|b| (note.replace('`', ""), b.clone()));
         let path = dir.join(name);
         // The page of the same module against the same baseline is the same
-        // page: a no-op size-report copies it from the size cache.
+        // page: a no-op size-report copies it from the size cache. The
+        // module is known by its length and time, else by its bytes.
+        let by_stat = artifacts::stat_identity(&file);
+        let bytes = match by_stat {
+            Some(_) => None,
+            None => match read_module(&file, &a.artifact)? {
+                Some(bytes) => Some(bytes),
+                None => continue,
+            },
+        };
+        let identity =
+            by_stat.map_or_else(|| bytes.clone().unwrap_or_default(), String::into_bytes);
         let key = content_hash(&[
-            b"treemap v1",
+            b"treemap v2",
             a.artifact.as_bytes(),
-            &bytes,
+            &identity,
             &serde_json::to_vec(&base)?,
             artifacts::program_identity().as_bytes(),
         ]);
@@ -114,6 +111,13 @@ pub fn write_reports(
         let html = match std::fs::read(&cached) {
             Ok(html) => html,
             Err(_) => {
+                let bytes = match bytes {
+                    Some(bytes) => bytes,
+                    None => match read_module(&file, &a.artifact)? {
+                        Some(bytes) => bytes,
+                        None => continue,
+                    },
+                };
                 let attribution = attribute(&bytes, &a.file)?;
                 let named = Named::new(callgraph::graph(&bytes, Mode::SeeThrough)?, &attribution);
                 let retained = with_retained(&attribution, &named, &named.graph.dominators());
@@ -131,6 +135,23 @@ pub fn write_reports(
         written.push(path);
     }
     Ok(written)
+}
+
+/// The names file a report names, or `None` when it is not on this
+/// machine: a merged report names the files of the machines that measured
+/// each shard, and their treemaps are theirs.
+fn read_module(file: &Path, artifact: &str) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(file) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "no treemap for {artifact}: {} is not on this machine (a shard's report?)",
+                file.display()
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
+    }
 }
 
 /// Opens the page at `path` in headless Chromium with `?selftest` and
