@@ -19,11 +19,12 @@ use crate::ops::artifacts;
 use crate::ops::build;
 use crate::ops::treemap;
 use crate::ops::workspace::Workspace;
+use crate::size::analyse::{analyse, Analysed};
 use crate::size::artifact::Profile;
 use crate::size::attribution::{monomorphisations, Attribution, DATA, UNKNOWN};
 use crate::size::callgraph::{Mode, TableStats};
 use crate::size::retained::{closest, garbage, why, with_retained, Named, Why};
-use crate::size::scan::{self, analyse, Analysed, Sections};
+use crate::size::scan::{self, Sections};
 use crate::util::table::{and_more, human_bytes, percent, truncate, Table};
 
 /// Output lines are kept to about this many columns by shortening names.

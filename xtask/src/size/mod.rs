@@ -2,6 +2,7 @@
 //! out. No process, no cargo, no git, no file written: everything here is
 //! tested on plain data (`tests::tidy` holds it to that).
 
+pub mod analyse;
 pub mod artifact;
 pub mod attribution;
 pub mod budgets;

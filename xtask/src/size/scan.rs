@@ -17,8 +17,6 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use anyhow::{anyhow, bail, Context, Result};
 use wasmparser::{BinaryReader, Chunk, FunctionBody, Parser, Payload};
 
-use crate::size::attribution::{self, Attribution};
-use crate::size::callgraph::{self, Graph, Mode};
 use crate::size::wasm::section_name;
 
 /// What one part of the analysis takes from the pass.
@@ -74,7 +72,7 @@ impl Sink for Sections {
 }
 
 /// More than this per read: a section's declared size is only a claim.
-const READ_AT_MOST: u64 = 1 << 20;
+pub(crate) const READ_AT_MOST: u64 = 1 << 20;
 /// A buffer this big is given back once its section is done.
 const KEEP_AT_MOST: usize = 1 << 20;
 
@@ -181,93 +179,4 @@ fn read_u32(input: &mut impl Read) -> Result<(u32, u64)> {
         }
     }
     bail!("body size out of range")
-}
-
-/// What `bloat` reads from one file.
-pub struct Analysed {
-    pub attribution: Attribution,
-    /// When asked for: the call graph in that mode.
-    pub graph: Option<Graph>,
-    pub sections: BTreeMap<String, u64>,
-}
-
-/// The attribution, section sizes and, given a `mode`, the call graph of
-/// the module in `reader`, in one pass; `file` is only recorded and named
-/// in errors.
-pub fn analyse<R: Read + Seek>(reader: R, file: &str, mode: Option<Mode>) -> Result<Analysed> {
-    let mut sink = (
-        (attribution::Collector::default(), Sections::default()),
-        mode.map(callgraph::Collector::new),
-    );
-    read(reader, &mut sink).with_context(|| format!("{file} is not a readable wasm module"))?;
-    let ((sizes, sections), graph) = sink;
-    let attribution = sizes.finish(file);
-    let graph = graph
-        .map(callgraph::Collector::finish)
-        .transpose()
-        .with_context(|| format!("{file} is not a readable wasm module"))?;
-    Ok(Analysed {
-        attribution,
-        graph,
-        sections: sections.0,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::size::synthetic::large;
-    use std::io::Cursor;
-
-    /// A reader that counts what it hands out and how much it is asked to
-    /// hold at once.
-    struct Counting<'a> {
-        inner: Cursor<&'a [u8]>,
-        largest_read: usize,
-    }
-
-    impl Read for Counting<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.largest_read = self.largest_read.max(buf.len());
-            self.inner.read(buf)
-        }
-    }
-
-    impl Seek for Counting<'_> {
-        fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-            self.inner.seek(pos)
-        }
-    }
-
-    #[test]
-    fn a_streamed_module_gives_what_the_bytes_give() {
-        let wasm = large(6_000, 400).module.encode();
-        let a = analyse(Cursor::new(&wasm[..]), "m.wasm", Some(Mode::SeeThrough)).unwrap();
-        assert_eq!(
-            a.attribution,
-            attribution::attribute(&wasm, "m.wasm").unwrap()
-        );
-        assert_eq!(a.sections, crate::size::wasm::wasm_sections(&wasm).unwrap());
-        let g = a.graph.unwrap();
-        let d = g.dominators();
-        assert_eq!(d.reachable_bytes, g.bytes.iter().sum::<u64>());
-        // Never asked to hold the module at once.
-        let mut counting = Counting {
-            inner: Cursor::new(&wasm),
-            largest_read: 0,
-        };
-        let mut sections = Sections::default();
-        read(&mut counting, &mut sections).unwrap();
-        assert!(wasm.len() as u64 > 2 * READ_AT_MOST, "{}", wasm.len());
-        assert!(counting.largest_read as u64 <= READ_AT_MOST);
-    }
-
-    #[test]
-    fn a_truncated_module_is_an_error() {
-        let wasm = large(100, 100).module.encode();
-        for cut in [4, 20, wasm.len() / 2, wasm.len() - 1] {
-            let err = analyse(Cursor::new(&wasm[..cut]), "t.wasm", Some(Mode::SeeThrough));
-            assert!(err.is_err(), "cut at {cut}");
-        }
-    }
 }

@@ -6,77 +6,10 @@
 //! (from 0) goes to shard `k % N + 1`. Every shard of one commit sees the
 //! same package list, so the shards cover each package exactly once.
 
-use std::fmt;
-
 use anyhow::{bail, Result};
-use serde::{Deserialize, Serialize};
 
 use crate::size::report::Report;
-
-/// `I/N`: shard `index` (from 1) of `count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Shard {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl Shard {
-    /// `I/N` as given to `--shard`; the error is one line naming the fix.
-    pub fn parse(text: &str) -> Result<Self> {
-        let numbers = text.split_once('/').and_then(|(i, n)| {
-            Some((
-                i.trim().parse::<usize>().ok()?,
-                n.trim().parse::<usize>().ok()?,
-            ))
-        });
-        let Some((index, count)) = numbers else {
-            bail!(
-                "--shard {text}: expected I/N, two whole numbers such as 1/3 (this job's shard, \
-                 then how many shards there are)"
-            );
-        };
-        if count == 0 || index == 0 || index > count {
-            bail!(
-                "--shard {text}: shards count from 1 to N; give I/N with 1 <= I <= N, e.g. \
-                 --shard 1/{}",
-                count.max(1)
-            );
-        }
-        Ok(Self { index, count })
-    }
-
-    /// The items of this shard: `items` sorted by `name`, the k-th (from 0)
-    /// kept when `k % count + 1 == index`.
-    pub fn select<T>(&self, mut items: Vec<T>, name: impl Fn(&T) -> &str) -> Vec<T> {
-        items.sort_by(|a, b| name(a).cmp(name(b)));
-        items
-            .into_iter()
-            .enumerate()
-            .filter(|(k, _)| k % self.count + 1 == self.index)
-            .map(|(_, item)| item)
-            .collect()
-    }
-}
-
-impl fmt::Display for Shard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-impl TryFrom<String> for Shard {
-    type Error = anyhow::Error;
-    fn try_from(text: String) -> Result<Self> {
-        Self::parse(&text)
-    }
-}
-
-impl From<Shard> for String {
-    fn from(shard: Shard) -> Self {
-        shard.to_string()
-    }
-}
+pub use crate::size::report::Shard;
 
 /// Joins shard reports, each named (its file) for the errors, into one
 /// report, as if one run had measured everything: artifacts and
