@@ -561,7 +561,15 @@ fn bench_build_works_on_a_copy_and_survives_ctrl_c() {
     let marker = hold.path().join("held");
 
     let interrupted = tempfile::tempdir().unwrap();
-    let mut child = xtask(&BENCH_BUILD_ONE_RUN)
+    // Through `env --default-signal=INT`: a job started in the background
+    // by a non-interactive shell (`.ci/run &`) inherits SIGINT ignored, and
+    // then nothing would be interrupted at all.
+    let mut child = Command::new("env")
+        .arg("--default-signal=INT")
+        .arg(env!("CARGO_BIN_EXE_xtask"))
+        .args(BENCH_BUILD_ONE_RUN)
+        .current_dir(workspace_root())
+        .env("CARGO_TARGET_DIR", cargo_target_dir())
         .arg(interrupted.path())
         .env("RUSTC_WRAPPER", &wrapper)
         .env("HOLD_MARKER", &marker)
