@@ -100,15 +100,7 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     }
 
     setup::ensure_targets(sh, &[WASM_TARGET])?;
-    let bench = ws.target_dir.join("bench-build");
-    std::fs::create_dir_all(&bench)
-        .with_context(|| format!("cannot create {}", bench.display()))?;
-    // Two benchmarks at once would share the copy and time each other.
-    let note = format!(
-        "waiting for another `cargo xtask bench-build` using {}",
-        bench.display()
-    );
-    let _lock = lock::acquire(&bench.join(".lock"), WhenBusy::Wait(&note))?;
+    let (bench, _lock) = bench_dir(ws)?;
     let src = bench.join("src");
     let files = copy_workspace(sh, ws, &src)?;
     eprintln!("copied {files} files of the workspace to {}", src.display());
@@ -321,6 +313,20 @@ fn edit_target(ws: &Workspace, package: &Package) -> Result<PathBuf> {
 fn is_dirty(sh: &Shell, root: &Path, reports: &Path) -> Option<bool> {
     let changes = git::uncommitted_changes(sh, root, reports).ok()?;
     Some(!changes.is_empty())
+}
+
+/// `<target>/bench-build`, where the copy of the workspace lives, locked:
+/// two benchmarks at once would share the copy and time each other.
+fn bench_dir(ws: &Workspace) -> Result<(PathBuf, lock::Lock)> {
+    let bench = ws.target_dir.join("bench-build");
+    std::fs::create_dir_all(&bench)
+        .with_context(|| format!("cannot create {}", bench.display()))?;
+    let note = format!(
+        "waiting for another `cargo xtask bench-build` using {}",
+        bench.display()
+    );
+    let lock = lock::acquire(&bench.join(".lock"), WhenBusy::Wait(&note))?;
+    Ok((bench, lock))
 }
 
 pub(crate) fn load_average() -> Option<[f64; 3]> {

@@ -23,7 +23,6 @@ use crate::ops::provenance::Provenance;
 use crate::ops::workspace::Workspace;
 use crate::ops::{setup, synthetic};
 use crate::util::files::{check_writable, dir_bytes, remove_dir, write_atomic};
-use crate::util::lock::{self, WhenBusy};
 use crate::util::table::{human_bytes, percent, print_report, Table};
 
 pub const REPORT: &str = "many-packages";
@@ -114,15 +113,8 @@ pub fn run(
     let exe = std::env::current_exe()
         .context("cannot find this program's own path to run `size-report` in the copy")?;
 
-    let bench = ws.target_dir.join("bench-build");
-    std::fs::create_dir_all(&bench)
-        .with_context(|| format!("cannot create {}", bench.display()))?;
     // The copy is bench-build's: one benchmark at a time.
-    let note = format!(
-        "waiting for another `cargo xtask bench-build` using {}",
-        bench.display()
-    );
-    let _lock = lock::acquire(&bench.join(".lock"), WhenBusy::Wait(&note))?;
+    let (bench, _lock) = super::bench_dir(ws)?;
     let root = bench.join(REPORT);
     // One path for the copy whatever N, so a cache keyed on paths can hit.
     let src = root.join("src");
