@@ -15,7 +15,7 @@ use crate::ops::fresh;
 use crate::ops::provenance;
 use crate::ops::setup;
 use crate::ops::shrink::{self, Outcome};
-use crate::ops::workspace::Workspace;
+use crate::ops::workspace::{self, Workspace};
 use crate::size::artifact::{Profile, Stage};
 use crate::util::process::{self, cargo};
 
@@ -190,7 +190,7 @@ fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Res
 /// workspace root comes last (it may lie inside CARGO_HOME, or hold it).
 pub fn remap_flags(ws: &Workspace) -> Vec<String> {
     let mut prefixes: Vec<(PathBuf, String)> = Vec::new();
-    if let Some(home) = cargo_home() {
+    if let Some(home) = workspace::cargo_home() {
         prefixes.push((home.clone(), "/cargo".to_owned()));
         // Each registry's sources, `registry/src/index.crates.io-<hash>`,
         // as `/crates`: the same on every machine, and 50 bytes shorter in
@@ -212,15 +212,6 @@ pub fn remap_flags(ws: &Workspace) -> Vec<String> {
         }
     }
     flags
-}
-
-/// CARGO_HOME as cargo resolves it: the variable, else `~/.cargo`.
-fn cargo_home() -> Option<PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
-    std::path::absolute(home).ok()
 }
 
 /// Adds `extra` to the rustflags the user gave, never replacing them.

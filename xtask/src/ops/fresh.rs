@@ -23,7 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::ops::workspace::Workspace;
+use crate::ops::workspace::{self, Workspace};
 use crate::util::files::{content_hash, write_atomic};
 
 /// Variables that change from shell to shell without changing a build.
@@ -73,10 +73,7 @@ pub fn inputs_key(ws: &Workspace, rustc: &str) -> Key {
         files.push(dir.join(".cargo").join("config.toml"));
         files.push(dir.join(".cargo").join("config"));
     }
-    if let Some(home) = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-    {
+    if let Some(home) = workspace::cargo_home() {
         files.push(home.join("config.toml"));
         files.push(home.join("config"));
     }

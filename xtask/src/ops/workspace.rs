@@ -159,3 +159,12 @@ fn package_list(packages: &[&Package]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// CARGO_HOME as cargo resolves it: the variable, else `~/.cargo`.
+pub fn cargo_home() -> Option<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    std::path::absolute(home).ok()
+}
