@@ -1566,6 +1566,93 @@ fn shipped_wasm_is_byte_identical_whatever_the_clone_path_and_cargo_home() {
         a.len(),
         b.len()
     );
+    the_same_bytes_without_rust_src(&dir, &clones[0].0, &shipped[0]);
+}
+
+/// The active toolchain's sysroot (`rustc --print sysroot`).
+fn sysroot() -> PathBuf {
+    let out = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap();
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// With rust-src installed, rustc writes the local path of std's source
+/// into the panic locations of std code inlined into ours; build-wasm
+/// remaps it to `/rustc/<commit>`. `shipped`, built with the component,
+/// must hold no path of the toolchain, and equal the same build by a
+/// toolchain without it: a hard-linked copy of this one less
+/// `lib/rustlib/src`, run with its own libraries (rustup's proxy would
+/// otherwise point the copy's rustc at the real sysroot and its source).
+fn the_same_bytes_without_rust_src(dir: &Path, clone: &Path, shipped: &Path) {
+    let sysroot = sysroot();
+    assert!(
+        sysroot.join("lib/rustlib/src/rust/library/std").is_dir(),
+        "rust-src is not installed, so this test would prove nothing: \
+         `rustup component add rust-src` (cargo xtask test installs it)"
+    );
+    let bytes = std::fs::read(shipped).unwrap();
+    let sysroot_text = sysroot.to_str().unwrap().as_bytes();
+    assert!(
+        !bytes.windows(sysroot_text.len()).any(|w| w == sysroot_text),
+        "the toolchain's path {} is in {}",
+        sysroot.display(),
+        shipped.display()
+    );
+    let copy = dir.join("toolchain-without-rust-src");
+    if copy.exists() {
+        std::fs::remove_dir_all(&copy).unwrap();
+    }
+    let linked = Command::new("cp")
+        .arg("-al")
+        .arg(&sysroot)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    if !linked.success() {
+        // Another file system: a real copy.
+        let _ = std::fs::remove_dir_all(&copy);
+        let copied = Command::new("cp")
+            .arg("-a")
+            .arg(&sysroot)
+            .arg(&copy)
+            .status();
+        assert!(
+            copied.unwrap().success(),
+            "cannot copy {}",
+            sysroot.display()
+        );
+    }
+    std::fs::remove_dir_all(copy.join("lib/rustlib/src")).unwrap();
+    let target = dir.join("target-without-rust-src");
+    let out = run(xtask(&["build-wasm", "--release", "-p", "wasm-demo"])
+        .current_dir(clone)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO", copy.join("bin/cargo"))
+        .env("RUSTC", copy.join("bin/rustc"))
+        .env("LD_LIBRARY_PATH", copy.join("lib"))
+        .env("CARGO_NET_OFFLINE", "true"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let without = target.join("wasm/wasm-demo/wasm32-wasip1/release/wasm-demo.opt.wasm");
+    eprintln!(
+        "sha256 {} with rust-src {}",
+        sha256(shipped),
+        shipped.display()
+    );
+    eprintln!(
+        "sha256 {} without rust-src {}",
+        sha256(&without),
+        without.display()
+    );
+    let other = std::fs::read(&without).unwrap();
+    assert!(
+        bytes == other,
+        "with rust-src {} B, without {} B: the shipped bytes depend on the component",
+        bytes.len(),
+        other.len()
+    );
+    std::fs::remove_dir_all(&copy).unwrap();
 }
 
 // ---- size-report --comment ---------------------------------------------------

@@ -7,7 +7,7 @@
 //! compilation are outside every figure; the runtime reports compilation
 //! apart (`--timings`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -16,8 +16,9 @@ use xshell::{cmd, Cmd, Shell};
 use super::Outcome;
 use crate::ops::artifacts::{self, WASM_TARGET};
 use crate::ops::provenance::Provenance;
+use crate::ops::setup::Toolchain;
 use crate::ops::workspace::Workspace;
-use crate::ops::{runtime, setup, shrink};
+use crate::ops::{build, runtime, setup, shrink};
 use crate::util::files::write_atomic;
 use crate::util::process::cargo;
 use crate::util::stats::Summary;
@@ -73,6 +74,14 @@ pub struct WorkloadRow {
     pub ratio: f64,
     pub native: Summary,
     pub wasm: Summary,
+    /// The same as wasm with the size-first std (what `std = "size"` ships).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm_size_first_ns: Option<u64>,
+    /// `wasm_size_first_ns / native_ns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_size_first: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm_size_first: Option<Summary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +95,9 @@ pub struct RuntimeReport {
     pub compile_ms: Summary,
     pub instantiate_ms: Summary,
     pub wasm_bytes: u64,
+    /// The size-first guest's module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm_size_first_bytes: Option<u64>,
     pub workloads: Vec<WorkloadRow>,
 }
 
@@ -96,12 +108,18 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     );
     let dir = ws.reports_dir(args.reports_dir.as_deref());
     let runner = runtime::ensure_runtime(sh, ws)?;
-    let (native, wasm) = build_guests(sh, ws, &args.profile)?;
+    let Guests {
+        native,
+        wasm,
+        size_first,
+    } = build_guests(sh, ws, &args.profile)?;
 
     let mut native_lines: Vec<GuestLine> = Vec::new();
     let mut wasm_lines: Vec<GuestLine> = Vec::new();
+    let mut size_first_lines: Vec<GuestLine> = Vec::new();
     let (mut compile, mut instantiate) = (Vec::new(), Vec::new());
     let samples = args.samples.to_string();
+    // In turn within each run, so a machine that slows down slows all three.
     for run in 1..=args.runs {
         eprintln!("[run {run}/{}] native", args.runs);
         let out = run_guest(cmd!(sh, "{native} --samples {samples}"))?;
@@ -112,6 +130,9 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         let timings = parse_timings(&out.stderr)?;
         compile.push(timings.compile_ns as f64 / 1e6);
         instantiate.push(timings.instantiate_ns as f64 / 1e6);
+        eprintln!("[run {run}/{}] wasm, size-first std", args.runs);
+        let out = run_guest(cmd!(sh, "{runner} {size_first} --samples {samples}"))?;
+        size_first_lines.extend(parse_lines(&out.stdout)?);
     }
 
     let report = RuntimeReport {
@@ -122,7 +143,8 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         compile_ms: Summary::of(&compile),
         instantiate_ms: Summary::of(&instantiate),
         wasm_bytes: std::fs::metadata(&wasm)?.len(),
-        workloads: rows(&native_lines, &wasm_lines)?,
+        wasm_size_first_bytes: Some(std::fs::metadata(&size_first)?.len()),
+        workloads: rows(&native_lines, &wasm_lines, &size_first_lines)?,
     };
     let table = table(&report);
     let md = markdown(&report, &table);
@@ -142,25 +164,44 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     Ok(Outcome::Passed)
 }
 
-/// Builds the guest natively and for wasm32-wasip1 (then -Oz, as shipped),
-/// in its own target dir: the guest alone, without the `rocksdb` feature, so
-/// no C++ is built and the workspace's feature unification stays out.
-fn build_guests(sh: &Shell, ws: &Workspace, profile: &str) -> Result<(PathBuf, PathBuf)> {
+/// The benchmark guest's three builds.
+struct Guests {
+    native: PathBuf,
+    /// wasm32-wasip1 after -Oz, the prebuilt std.
+    wasm: PathBuf,
+    /// The same with the size-first std (`ops::std_mode`).
+    size_first: PathBuf,
+}
+
+/// Builds the guest natively and for wasm32-wasip1 (then -Oz, as shipped)
+/// with each std, in target dirs of its own: the guest alone, without the
+/// `rocksdb` feature, so no C++ is built and the workspace's feature
+/// unification stays out.
+fn build_guests(sh: &Shell, ws: &Workspace, profile: &str) -> Result<Guests> {
     setup::ensure_targets(sh, &[WASM_TARGET])?;
+    let toolchain = Toolchain::read(sh)?;
+    setup::ensure_rust_src(sh, &toolchain, "the size-first guest of bench-runtime")?;
     let target_dir = ws.target_dir.join("bench-runtime");
+    let size_first_dir = ws.target_dir.join("bench-runtime-size-first");
     let cargo = cargo();
     let _root = sh.push_dir(&ws.root);
-    for target in [None, Some(WASM_TARGET)] {
+    let builds = [
+        (None, &target_dir, false),
+        (Some(WASM_TARGET), &target_dir, false),
+        (Some(WASM_TARGET), &size_first_dir, true),
+    ];
+    for (target, dir, size_first) in builds {
         let target = target.map(|t| ["--target", t]).into_iter().flatten();
-        cmd!(
+        let cmd = cmd!(
             sh,
-            "{cargo} build -p {GUEST_PACKAGE} --bin {GUEST_BIN} --profile {profile} --target-dir {target_dir} {target...}"
-        )
-        .run()
-        .context("building the benchmark guest failed; cargo's errors are above")?;
+            "{cargo} build -p {GUEST_PACKAGE} --bin {GUEST_BIN} --profile {profile} --target-dir {dir} {target...}"
+        );
+        build::with_std(cmd, size_first, &[])
+            .run()
+            .context("building the benchmark guest failed; cargo's errors are above")?;
     }
-    let out_dir = |triple: Option<&str>| {
-        let mut d = target_dir.clone();
+    let out_dir = |dir: &Path, triple: Option<&str>| {
+        let mut d = dir.to_path_buf();
         if let Some(t) = triple {
             d.push(t);
         }
@@ -172,11 +213,19 @@ fn build_guests(sh: &Shell, ws: &Workspace, profile: &str) -> Result<(PathBuf, P
         });
         d
     };
-    let native = out_dir(None).join(format!("{GUEST_BIN}{}", std::env::consts::EXE_SUFFIX));
-    let raw = out_dir(Some(WASM_TARGET)).join(format!("{GUEST_BIN}.wasm"));
-    let shipped = artifacts::opt_path(&raw);
-    shrink::ship(&raw, &shipped, &artifacts::opt_cache_dir(ws))?;
-    Ok((native, shipped))
+    let native =
+        out_dir(&target_dir, None).join(format!("{GUEST_BIN}{}", std::env::consts::EXE_SUFFIX));
+    let shipped = |dir: &Path| -> Result<PathBuf> {
+        let raw = out_dir(dir, Some(WASM_TARGET)).join(format!("{GUEST_BIN}.wasm"));
+        let shipped = artifacts::opt_path(&raw);
+        shrink::ship(&raw, &shipped, &artifacts::opt_cache_dir(ws))?;
+        Ok(shipped)
+    };
+    Ok(Guests {
+        native,
+        wasm: shipped(&target_dir)?,
+        size_first: shipped(&size_first_dir)?,
+    })
 }
 
 struct Output {
@@ -221,7 +270,11 @@ fn parse_timings(stderr: &str) -> Result<Timings> {
 }
 
 /// Pools every sample of each workload per side; rows in the guest's order.
-fn rows(native: &[GuestLine], wasm: &[GuestLine]) -> Result<Vec<WorkloadRow>> {
+fn rows(
+    native: &[GuestLine],
+    wasm: &[GuestLine],
+    size_first: &[GuestLine],
+) -> Result<Vec<WorkloadRow>> {
     let mut names: Vec<&str> = Vec::new();
     for l in native {
         if !names.contains(&l.name.as_str()) {
@@ -238,19 +291,28 @@ fn rows(native: &[GuestLine], wasm: &[GuestLine]) -> Result<Vec<WorkloadRow>> {
     names
         .into_iter()
         .map(|name| {
-            let (n, w) = (pooled(native, name), pooled(wasm, name));
+            let (n, w, s) = (
+                pooled(native, name),
+                pooled(wasm, name),
+                pooled(size_first, name),
+            );
             ensure!(
                 !w.is_empty(),
                 "the wasm guest did not run workload `{name}`"
             );
             let (native, wasm) = (Summary::of(&n), Summary::of(&w));
+            let size_first = (!s.is_empty()).then(|| Summary::of(&s));
+            let per_native = |median: f64| median / native.median.max(1.0);
             Ok(WorkloadRow {
                 name: name.to_owned(),
                 native_ns: native.median.round() as u64,
                 wasm_ns: wasm.median.round() as u64,
-                ratio: wasm.median / native.median.max(1.0),
+                ratio: per_native(wasm.median),
+                wasm_size_first_ns: size_first.as_ref().map(|s| s.median.round() as u64),
+                ratio_size_first: size_first.as_ref().map(|s| per_native(s.median)),
                 native,
                 wasm,
+                wasm_size_first: size_first,
             })
         })
         .collect()
@@ -271,24 +333,27 @@ fn table(report: &RuntimeReport) -> Table {
         "native (median)",
         "wasm (median)",
         "ratio",
+        "wasm size-first std",
+        "ratio",
         "native min–max",
         "wasm min–max",
         "goal ≤ 1.5",
     ]);
     for w in &report.workloads {
+        let met = w.ratio <= GOAL_RATIO && w.ratio_size_first.is_none_or(|r| r <= GOAL_RATIO);
         t.row([
             w.name.clone(),
             human_ns(w.native.median),
             human_ns(w.wasm.median),
             format!("{:.2}", w.ratio),
+            w.wasm_size_first
+                .as_ref()
+                .map_or("-".to_owned(), |s| human_ns(s.median)),
+            w.ratio_size_first
+                .map_or("-".to_owned(), |r| format!("{r:.2}")),
             format!("{}–{}", human_ns(w.native.min), human_ns(w.native.max)),
             format!("{}–{}", human_ns(w.wasm.min), human_ns(w.wasm.max)),
-            if w.ratio <= GOAL_RATIO {
-                "met"
-            } else {
-                "MISSED"
-            }
-            .to_owned(),
+            if met { "met" } else { "MISSED" }.to_owned(),
         ]);
     }
     t
@@ -302,11 +367,13 @@ fn markdown(report: &RuntimeReport, table: &Table) -> String {
          `cargo xtask bench-runtime --runs {} --samples {} --profile {}`.\n\n\
          The demo's workload and the store operations it exercises, on the memory \
          stores, timed by the guest itself (`benches/workloads.rs`): natively, and \
-         as wasm32-wasip1 after -Oz under the embedded wasmtime runtime. Each figure \
-         is the median time of one iteration over {} samples.\n\n\
+         as wasm32-wasip1 after -Oz under the embedded wasmtime runtime, with the \
+         prebuilt std and with the size-first std (`std = \"size\"`, what the demo \
+         ships). Each figure is the median time of one iteration over {} samples; \
+         the goal (wasm at most 1.5x native) is met when both wasm builds meet it.\n\n\
          - rustc: `{}`\n- commit: `{}`\n- date: {}\n- cores: {}\n- profile: `{}`\n\
-         - wasm module: {} B; wasmtime compile {:.1} ms, instantiate {:.2} ms (median of {} runs, \
-         outside every workload figure)\n\n{}",
+         - wasm module: {} B, size-first {}; wasmtime compile {:.1} ms, instantiate {:.2} ms \
+         (median of {} runs, outside every workload figure)\n\n{}",
         report.runs,
         report.samples,
         report.profile,
@@ -317,6 +384,9 @@ fn markdown(report: &RuntimeReport, table: &Table) -> String {
         p.cores,
         report.profile,
         report.wasm_bytes,
+        report
+            .wasm_size_first_bytes
+            .map_or("-".to_owned(), |b| format!("{b} B")),
         report.compile_ms.median,
         report.instantiate_ms.median,
         report.runs,
@@ -339,7 +409,8 @@ mod tests {
     fn rows_pool_runs_and_divide_medians() {
         let native = [line("a", &[10, 30]), line("b", &[5]), line("a", &[20])];
         let wasm = [line("a", &[30, 40, 50]), line("b", &[5])];
-        let rows = rows(&native, &wasm).unwrap();
+        let sizes = [line("a", &[60]), line("b", &[10])];
+        let rows = rows(&native, &wasm, &sizes).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(
             (rows[0].name.as_str(), rows[0].native_ns, rows[0].wasm_ns),
@@ -347,11 +418,14 @@ mod tests {
         );
         assert!((rows[0].ratio - 2.0).abs() < 1e-9);
         assert!((rows[1].ratio - 1.0).abs() < 1e-9);
+        assert_eq!(rows[0].wasm_size_first_ns, Some(60));
+        assert!((rows[0].ratio_size_first.unwrap() - 3.0).abs() < 1e-9);
+        assert!((rows[1].ratio_size_first.unwrap() - 2.0).abs() < 1e-9);
     }
 
     #[test]
     fn a_workload_missing_on_wasm_is_an_error() {
-        let err = rows(&[line("a", &[1])], &[]).unwrap_err();
+        let err = rows(&[line("a", &[1])], &[], &[]).unwrap_err();
         assert!(err.to_string().contains("`a`"), "{err}");
     }
 

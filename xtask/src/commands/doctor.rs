@@ -6,7 +6,8 @@ use xshell::Shell;
 use super::Outcome;
 use crate::ops::cache;
 use crate::ops::features::{self, WASM_TOKIO_FEATURES};
-use crate::ops::setup::{self, WASM_TARGETS};
+use crate::ops::setup::{self, Toolchain, WASM_TARGETS};
+use crate::ops::std_mode::{StdMode, SIZE_FIRST_CARGO_ARGS, SIZE_FIRST_RUSTFLAGS};
 use crate::ops::workspace::Workspace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +86,7 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
     }
 
     compiler_cache(sh, &mut report);
+    std_modes(sh, ws, &mut report);
 
     let leaks = features::tokio_leaks(sh, &ws.root_manifest(), WASM_TARGETS[0])?;
     for wasm in ws.wasm_packages() {
@@ -128,6 +130,61 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
     } else {
         Outcome::Passed
     })
+}
+
+/// Each wasm package's std, and for the size-first ones the unstable
+/// settings in use, why, and whether std's source is there to build from.
+fn std_modes(sh: &Shell, ws: &Workspace, report: &mut Report) {
+    let mut size_first = Vec::new();
+    for package in ws.wasm_packages() {
+        let name = package.name.as_str();
+        match StdMode::of(package) {
+            Ok(StdMode::Stable) => {
+                report.line(Status::Ok, "std", &format!("{name}: the prebuilt std"))
+            }
+            Ok(StdMode::Size) => {
+                size_first.push(name);
+                let settings: Vec<String> = SIZE_FIRST_CARGO_ARGS
+                    .iter()
+                    .chain(SIZE_FIRST_RUSTFLAGS)
+                    .map(|(flag, why)| format!("`{flag}` ({why})"))
+                    .collect();
+                report.line(
+                    Status::Ok,
+                    "std",
+                    &format!(
+                        "{name}: size-first for release (std = \"size\"): std built from \
+                         source on this rustc, with RUSTC_BOOTSTRAP=1 for that build only, \
+                         so that stable rustc takes: {}; debug and release-stable-std link \
+                         the prebuilt std",
+                        settings.join("; ")
+                    ),
+                );
+            }
+            Err(e) => report.line(Status::Fail, "std", &format!("{e:#}")),
+        }
+    }
+    if size_first.is_empty() {
+        return;
+    }
+    match Toolchain::read(sh) {
+        Ok(t) if t.has_rust_src() => report.line(
+            Status::Ok,
+            "rust-src",
+            &format!("{} (for {})", t.rust_src().display(), size_first.join(", ")),
+        ),
+        Ok(t) => report.line(
+            Status::Fail,
+            "rust-src",
+            &format!(
+                "missing from {}, and {} builds std from it; fix: `rustup component add \
+                 rust-src` (build-wasm and size-report also install it)",
+                t.rust_src().display(),
+                size_first.join(", ")
+            ),
+        ),
+        Err(e) => report.line(Status::Fail, "rust-src", &format!("{e:#}")),
+    }
 }
 
 /// Whether a rustc wrapper is active, and for sccache its hit rate so far.

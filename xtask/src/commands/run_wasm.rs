@@ -91,9 +91,9 @@ fn package_wasm(sh: &Shell, ws: &Workspace, args: &Args) -> Result<PathBuf> {
         Profile::Release
     };
     // Release runs what ships (`.opt.wasm`); debug has no -Oz stage.
-    let stage = match profile {
-        Profile::Release => Stage::Opt,
-        Profile::Debug => Stage::Raw,
+    let stage = match profile.is_release() {
+        true => Stage::Opt,
+        false => Stage::Raw,
     };
     let wasm: Vec<PathBuf> = artifacts::expected(ws, package, profile)
         .into_iter()

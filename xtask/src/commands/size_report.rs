@@ -20,7 +20,7 @@ use crate::size::budgets::{check_budgets, Acceptance, TRAILER};
 use crate::size::comment::{comment, Gate, GITHUB_LIMIT};
 use crate::size::diff;
 use crate::size::history::{Entry, HISTORY_FILE};
-use crate::size::render::{accepted_lines, markdown, section_table, size_table};
+use crate::size::render::{accepted_lines, markdown, section_table, size_table, std_savings};
 use crate::size::report::Report;
 use crate::size::shard::{self, Shard};
 use crate::util::files::write_atomic;
@@ -289,8 +289,9 @@ fn conclude(
     }
 
     let text = format!(
-        "{}{}{growers_text}\n{baseline_note}\nwrote {}\n",
+        "{}{}{}{growers_text}\n{baseline_note}\nwrote {}\n",
         sizes.render(),
+        std_savings(report),
         sections
             .as_ref()
             .map(|s| format!("\n{}", s.render()))

@@ -17,7 +17,8 @@ use crate::util::process::cargo;
 pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
     let _root = sh.push_dir(&ws.root);
     setup::ensure_targets(sh, &WASM_TARGETS)?;
-    setup::ensure_components(sh, &["rustfmt", "clippy"])?;
+    // rust-src: the size-first std is built from it.
+    setup::ensure_components(sh, &["rustfmt", "clippy", "rust-src"])?;
     setup::ensure_libclang(sh)?;
     // For the compiler-cache test only: sccache in front of a Redis server.
     // Builds go through sccache only with `--cache sccache`.

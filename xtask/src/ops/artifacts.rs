@@ -33,6 +33,17 @@ pub fn package_target_dir(ws: &Workspace, package: &str) -> PathBuf {
     ws.target_dir.join("wasm").join(package)
 }
 
+/// The target dir cargo builds `package` in for `profile`: the package's
+/// own, but a dir of its own inside it for the `release-stable-std` twin,
+/// whose release outputs would otherwise overwrite the shipped build's.
+pub fn cargo_target_dir(ws: &Workspace, package: &str, profile: Profile) -> PathBuf {
+    let dir = package_target_dir(ws, package);
+    match profile {
+        Profile::ReleaseStableStd => dir.join("stable-std"),
+        Profile::Debug | Profile::Release => dir,
+    }
+}
+
 /// Where `-Oz` results are cached by input hash: one cache for every build.
 /// A file as its path, length and time, for cache keys: `None` where the
 /// file system does not keep times to the nanosecond (a rewrite within the
@@ -75,9 +86,9 @@ pub fn size_cache_dir(ws: &Workspace) -> PathBuf {
 
 /// Where cargo puts `profile` outputs for the wasm target.
 pub fn profile_dir(ws: &Workspace, package: &str, profile: Profile) -> PathBuf {
-    package_target_dir(ws, package)
+    cargo_target_dir(ws, package, profile)
         .join(WASM_TARGET)
-        .join(profile.to_string())
+        .join(profile.cargo_dir())
 }
 
 /// The shipped file beside a raw `.wasm`: `name.opt.wasm`.
@@ -101,7 +112,8 @@ pub fn names_path(raw_or_shipped: &Path) -> PathBuf {
 }
 
 /// The artifacts a build of `package` in `profile` produces: its library's
-/// `.rlib`, each binary's `.wasm`, and for release also each `.opt.wasm`.
+/// `.rlib`, each binary's `.wasm`, and for release builds (either std) also
+/// each `.opt.wasm`.
 pub fn expected(ws: &Workspace, package: &Package, profile: Profile) -> Vec<Artifact> {
     let dir = profile_dir(ws, &package.name, profile);
     let artifact = |kind, stage, path| Artifact {
@@ -119,7 +131,7 @@ pub fn expected(ws: &Workspace, package: &Package, profile: Profile) -> Vec<Arti
         }
         if target.kind.contains(&TargetKind::Bin) {
             let raw = dir.join(format!("{}.wasm", target.name));
-            if profile == Profile::Release {
+            if profile.is_release() {
                 out.push(artifact(Kind::Wasm, Stage::Opt, opt_path(&raw)));
             }
             out.push(artifact(Kind::Wasm, Stage::Raw, raw));
@@ -132,6 +144,23 @@ pub fn expected(ws: &Workspace, package: &Package, profile: Profile) -> Vec<Arti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stable_std_twin_builds_in_a_target_dir_of_its_own() {
+        let ws = crate::testing::workspace_at(Path::new("/w"), Path::new("/t"));
+        assert_eq!(
+            profile_dir(&ws, "demo", Profile::Release),
+            Path::new("/t/wasm/demo/wasm32-wasip1/release")
+        );
+        assert_eq!(
+            profile_dir(&ws, "demo", Profile::ReleaseStableStd),
+            Path::new("/t/wasm/demo/stable-std/wasm32-wasip1/release")
+        );
+        assert_eq!(
+            profile_dir(&ws, "demo", Profile::Debug),
+            Path::new("/t/wasm/demo/wasm32-wasip1/debug")
+        );
+    }
 
     #[test]
     fn names_path_from_the_raw_or_the_shipped_file() {

@@ -7,20 +7,22 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use cargo_metadata::Package;
-use xshell::{cmd, Shell};
+use xshell::{cmd, Cmd, Shell};
 
 use crate::ops::artifacts::{self, Artifact, WASM_TARGET};
 use crate::ops::features::{self, TOKIO_WASM_ERROR};
 use crate::ops::fresh;
 use crate::ops::provenance;
-use crate::ops::setup;
+use crate::ops::setup::{self, Toolchain};
 use crate::ops::shrink::{self, Outcome};
+use crate::ops::std_mode::{self, SIZE_FIRST_CARGO_ARGS, SIZE_FIRST_RUSTFLAGS};
 use crate::ops::workspace::{self, Workspace};
 use crate::size::artifact::{Profile, Stage};
 use crate::util::process::{self, cargo};
 
-/// Builds `packages` × `profiles`, shrinks release `.wasm`, and returns every
-/// artifact produced. Builds that are fresh (see `ops::fresh`) start no
+/// Builds `packages` × `profiles` (`release-stable-std` for size-first
+/// packages only), shrinks release `.wasm`, and returns every artifact
+/// produced. Builds that are fresh (see `ops::fresh`) start no
 /// cargo; the others run concurrently, one cargo per package and profile,
 /// as many at a time as there are cores.
 pub fn build(
@@ -29,10 +31,12 @@ pub fn build(
     packages: &[&Package],
     profiles: &[Profile],
 ) -> Result<Vec<Artifact>> {
-    let jobs: Vec<(&Package, Profile)> = packages
-        .iter()
-        .flat_map(|p| profiles.iter().map(move |profile| (*p, *profile)))
-        .collect();
+    let mut jobs: Vec<(&Package, Profile)> = Vec::new();
+    for package in packages {
+        for profile in std_mode::profiles(package, profiles)? {
+            jobs.push((package, profile));
+        }
+    }
     let rustc = provenance::rustc_version(sh).unwrap_or_default();
     let before = fresh::inputs_key(ws, &rustc);
     let key = before.combined();
@@ -100,7 +104,7 @@ pub fn build(
                 bail!(
                     "cargo reported success but {} is missing; remove {} and build again",
                     artifact.path.display(),
-                    artifacts::package_target_dir(ws, &package.name).display()
+                    artifacts::cargo_target_dir(ws, &package.name, *profile).display()
                 );
             }
             artifacts.push(artifact);
@@ -114,27 +118,28 @@ pub fn build(
 /// feature failure can be explained.
 fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Result<()> {
     let color = std::io::stderr().is_terminal().then_some("--color=always");
-    let (flags_env, flags_config) = with_rustflags(
-        std::env::var("CARGO_ENCODED_RUSTFLAGS").ok().as_deref(),
-        std::env::var("RUSTFLAGS").ok().as_deref(),
-        &remap_flags(ws),
-    );
+    let toolchain = Toolchain::read(sh)?;
+    // Before any cargo starts, so that a missing rust-src builds nothing.
+    for (package, profile) in jobs {
+        if std_mode::is_size_first(package, *profile)? {
+            let who = format!("the release build of `{}` (std = \"size\")", package.name);
+            setup::ensure_rust_src(sh, &toolchain, &who)?;
+        }
+    }
+    let remap = remap_flags(ws, Some(&toolchain));
     let _root = sh.push_dir(&ws.root);
     let cargo = cargo();
     let mut cmds = Vec::new();
     for (i, (package, profile)) in jobs.iter().enumerate() {
-        let target_dir = artifacts::package_target_dir(ws, &package.name);
+        let target_dir = artifacts::cargo_target_dir(ws, &package.name, *profile);
         fresh::forget(&artifacts::profile_dir(ws, &package.name, *profile));
         let name = package.name.as_str();
-        let release = (*profile == Profile::Release).then_some("--release");
-        let config = flags_config.iter().flat_map(|c| ["--config", c.as_str()]);
-        let mut cmd = cmd!(
+        let release = profile.is_release().then_some("--release");
+        let cmd = cmd!(
             sh,
-            "{cargo} build -p {name} --target {WASM_TARGET} --target-dir {target_dir} {release...} {color...} {config...}"
+            "{cargo} build -p {name} --target {WASM_TARGET} --target-dir {target_dir} {release...} {color...}"
         );
-        if let Some(encoded) = &flags_env {
-            cmd = cmd.env("CARGO_ENCODED_RUSTFLAGS", encoded);
-        }
+        let cmd = with_std(cmd, std_mode::is_size_first(package, *profile)?, &remap);
         eprintln!(
             "[{}/{}] {name} ({profile}) for {WASM_TARGET}\n$ {cmd}",
             i + 1,
@@ -188,8 +193,22 @@ fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Res
 /// same bytes whatever the clone's path or CARGO_HOME, and the shorter
 /// strings are smaller. rustc applies the last matching prefix, so the
 /// workspace root comes last (it may lie inside CARGO_HOME, or hold it).
-pub fn remap_flags(ws: &Workspace) -> Vec<String> {
+/// With `toolchain`, its std source too (see below).
+pub fn remap_flags(ws: &Workspace, toolchain: Option<&Toolchain>) -> Vec<String> {
     let mut prefixes: Vec<(PathBuf, String)> = Vec::new();
+    // std's source, where rust-src is installed: rustc names the local copy
+    // in the panic locations of std code inlined into ours (and builds std
+    // from it, size-first), where without the component it writes
+    // `/rustc/<commit>/library/…`. Mapped back, the bytes are the same with
+    // or without the component, as in rustc's own dist builds.
+    if let Some(Toolchain {
+        commit_hash: Some(hash),
+        ..
+    }) = toolchain
+    {
+        let src = toolchain.map(Toolchain::rust_src).unwrap_or_default();
+        prefixes.push((src, format!("/rustc/{hash}")));
+    }
     if let Some(home) = workspace::cargo_home() {
         prefixes.push((home.clone(), "/cargo".to_owned()));
         // Each registry's sources, `registry/src/index.crates.io-<hash>`,
@@ -212,6 +231,35 @@ pub fn remap_flags(ws: &Workspace) -> Vec<String> {
         }
     }
     flags
+}
+
+/// `cmd`, a `cargo build` for wasm, with `extra` rustflags joined to the
+/// user's, and for a size-first build the size-first std: its cargo
+/// arguments and rustflags, and `RUSTC_BOOTSTRAP=1` for this build alone.
+pub fn with_std<'a>(cmd: Cmd<'a>, size_first: bool, extra: &[String]) -> Cmd<'a> {
+    let mut flags = extra.to_vec();
+    let mut cmd = cmd;
+    if size_first {
+        flags.extend(SIZE_FIRST_RUSTFLAGS.iter().map(|(f, _)| (*f).to_owned()));
+        cmd = cmd
+            .args(SIZE_FIRST_CARGO_ARGS.iter().map(|(a, _)| *a))
+            .env("RUSTC_BOOTSTRAP", "1");
+    }
+    if flags.is_empty() {
+        return cmd;
+    }
+    let (flags_env, flags_config) = with_rustflags(
+        std::env::var("CARGO_ENCODED_RUSTFLAGS").ok().as_deref(),
+        std::env::var("RUSTFLAGS").ok().as_deref(),
+        &flags,
+    );
+    if let Some(config) = flags_config {
+        cmd = cmd.args(["--config", config.as_str()]);
+    }
+    match flags_env {
+        Some(encoded) => cmd.env("CARGO_ENCODED_RUSTFLAGS", encoded),
+        None => cmd,
+    }
 }
 
 /// Adds `extra` to the rustflags the user gave, never replacing them.

@@ -11,6 +11,7 @@ use crate::ops::artifacts::{self, Artifact};
 use crate::ops::build;
 use crate::ops::measure::measure;
 use crate::ops::provenance;
+use crate::ops::std_mode;
 use crate::ops::workspace::Workspace;
 use crate::size::artifact::{Kind, Profile, Stage};
 use crate::size::attribution::attribute;
@@ -41,16 +42,14 @@ fn measure_packages(
     packages: &[&Package],
     no_build: bool,
 ) -> Result<Report> {
-    let profiles = [Profile::Debug, Profile::Release];
+    let profiles = Profile::ALL;
     let artifacts: Vec<Artifact> = if no_build {
-        let expected: Vec<Artifact> = packages
-            .iter()
-            .flat_map(|p| {
-                profiles
-                    .iter()
-                    .flat_map(|&profile| artifacts::expected(ws, p, profile))
-            })
-            .collect();
+        let mut expected: Vec<Artifact> = Vec::new();
+        for p in packages {
+            for profile in std_mode::profiles(p, &profiles)? {
+                expected.extend(artifacts::expected(ws, p, profile));
+            }
+        }
         if let Some(missing) = expected.iter().find(|a| !a.path.is_file()) {
             bail!(
                 "{} is missing; run without --no-build, or `cargo xtask build-wasm` first",

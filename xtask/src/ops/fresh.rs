@@ -5,11 +5,12 @@
 //! After a successful build xtask writes a stamp beside its outputs. The
 //! build counts as fresh, and cargo is not run, only when all of this holds;
 //! any doubt runs cargo, which is always right:
-//! - the inputs key is the same: the toolchain (`rustc -V`), the cargo
-//!   command line, the environment (all of it, but the shell's own
-//!   bookkeeping), `Cargo.lock` (which may change only by cargo's own
-//!   hand during the build), every member's manifest, the `.cargo`
-//!   config files cargo reads, and `rust-toolchain(.toml)`;
+//! - the inputs key is the same: the toolchain (`rustc -V`), this xtask
+//!   binary (which chooses the flags cargo gets), the environment (all
+//!   of it, but the shell's own bookkeeping), `Cargo.lock` (which may
+//!   change only by cargo's own hand during the build), every member's
+//!   manifest, the `.cargo` config files cargo reads, and
+//!   `rust-toolchain(.toml)`;
 //! - every output is there, as long and as old as the stamp says;
 //! - every source file cargo's dep-info (`<output>.d`) lists, the local
 //!   packages' sources (registry crates are immutable, pinned by
@@ -23,6 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::ops::artifacts;
 use crate::ops::workspace::{self, Workspace};
 use crate::util::files::{content_hash, write_atomic};
 
@@ -79,7 +81,12 @@ pub fn inputs_key(ws: &Workspace, rustc: &str) -> Key {
     }
     files.push(ws.root.join("rust-toolchain.toml"));
     files.push(ws.root.join("rust-toolchain"));
-    let mut parts: Vec<Vec<u8>> = vec![rustc.as_bytes().to_vec()];
+    // This program: the flags it adds to cargo's (remapped paths, the
+    // size-first std) are its own, and a rebuilt xtask may add others.
+    let mut parts: Vec<Vec<u8>> = vec![
+        rustc.as_bytes().to_vec(),
+        artifacts::program_identity().into_bytes(),
+    ];
     for (k, v) in env {
         parts.push(format!("{k}={v}").into_bytes());
     }

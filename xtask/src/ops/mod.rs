@@ -19,6 +19,7 @@ pub mod revision;
 pub mod runtime;
 pub mod setup;
 pub mod shrink;
+pub mod std_mode;
 pub mod synthetic;
 pub mod treemap;
 pub mod workspace;

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::util::process;
+
 /// The wasm targets the project builds for.
 pub const WASM_TARGETS: [&str; 2] = ["wasm32-wasip1", "wasm32-unknown-unknown"];
 
@@ -86,6 +88,70 @@ pub fn ensure_components(sh: &Shell, components: &[&str]) -> Result<()> {
             missing.join(", ")
         );
         cmd!(sh, "rustup component add {missing...}").run()?;
+    }
+    Ok(())
+}
+
+/// The toolchain cargo builds with (`RUSTC`, else `rustc`): its sysroot and
+/// the commit its std was built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toolchain {
+    pub sysroot: PathBuf,
+    /// `commit-hash` of `rustc -vV`; `None` for a toolchain built locally.
+    pub commit_hash: Option<String>,
+}
+
+impl Toolchain {
+    pub fn read(sh: &Shell) -> Result<Self> {
+        let rustc = process::rustc();
+        let sysroot = cmd!(sh, "{rustc} --print sysroot")
+            .quiet()
+            .read()
+            .context("cannot run rustc: is a Rust toolchain installed and on PATH?")?;
+        let verbose = cmd!(sh, "{rustc} -vV").quiet().read()?;
+        let commit_hash = verbose
+            .lines()
+            .find_map(|l| l.strip_prefix("commit-hash: "))
+            .map(str::trim)
+            .filter(|h| !h.is_empty() && *h != "unknown")
+            .map(str::to_owned);
+        Ok(Self {
+            sysroot: sysroot.trim().into(),
+            commit_hash,
+        })
+    }
+
+    /// Where the rust-src component puts std's source.
+    pub fn rust_src(&self) -> PathBuf {
+        self.sysroot.join("lib/rustlib/src/rust")
+    }
+
+    pub fn has_rust_src(&self) -> bool {
+        self.rust_src().join("library/std/Cargo.toml").is_file()
+    }
+}
+
+/// Makes sure std's source (rust-src) is there for a build of std from
+/// source: installs it with rustup, or fails in one line saying how.
+/// `who` names what needs it.
+pub fn ensure_rust_src(sh: &Shell, toolchain: &Toolchain, who: &str) -> Result<()> {
+    if toolchain.has_rust_src() {
+        return Ok(());
+    }
+    let fix = "run `rustup component add rust-src` (or install your toolchain's rust-src                component by its installer), then build again";
+    if !has_rustup(sh) {
+        bail!(
+            "{who} builds std from source, but std's source is not in {} and rustup is not              available to install it: {fix}",
+            toolchain.rust_src().display()
+        );
+    }
+    eprintln!("{who} builds std from source; installing the rust-src component");
+    let added = cmd!(sh, "rustup component add rust-src").run();
+    if added.is_err() || !toolchain.has_rust_src() {
+        bail!(
+            "{who} builds std from source, but std's source is not in {} and              `rustup component add rust-src` could not install it (its output is above;              offline?): {fix}",
+            toolchain.rust_src().display()
+        );
     }
     Ok(())
 }

@@ -5,11 +5,35 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// `release-stable-std` is the release build of a package that ships with
+/// the size-first std (`[package.metadata.cortex] std = "size"`), built with
+/// the toolchain's prebuilt std instead: measured beside the shipped build so
+/// every report shows what the size-first std saves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Profile {
     Debug,
     Release,
+    ReleaseStableStd,
+}
+
+impl Profile {
+    /// Every profile a measurement builds (`release-stable-std` only where
+    /// a package builds std size-first).
+    pub const ALL: [Profile; 3] = [Profile::Debug, Profile::Release, Profile::ReleaseStableStd];
+
+    /// Whether cargo builds it with `--release` (cargo's `release` profile).
+    pub fn is_release(self) -> bool {
+        self != Profile::Debug
+    }
+
+    /// The dir cargo writes it to under `<target dir>/<triple>/`.
+    pub fn cargo_dir(self) -> &'static str {
+        match self {
+            Profile::Debug => "debug",
+            Profile::Release | Profile::ReleaseStableStd => "release",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -38,7 +62,7 @@ macro_rules! display_as_serde_name {
 }
 
 display_as_serde_name! {
-    Profile: Debug => "debug", Release => "release";
+    Profile: Debug => "debug", Release => "release", ReleaseStableStd => "release-stable-std";
     Kind: Rlib => "rlib", Wasm => "wasm";
     Stage: Raw => "raw", Opt => "opt";
 }
@@ -50,3 +74,7 @@ pub fn artifact_id(package: &str, kind: Kind, profile: Profile, stage: Stage) ->
 
 /// Artifact ids ending so are the files we ship (release `.wasm` after -Oz).
 pub const SHIPPED_SUFFIX: &str = "/wasm/release/opt";
+
+/// Artifact ids ending so are the same package's release `.wasm` after -Oz
+/// built with the stable std, beside a shipped one built size-first.
+pub const STABLE_STD_SUFFIX: &str = "/wasm/release-stable-std/opt";

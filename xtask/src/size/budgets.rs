@@ -7,7 +7,7 @@ use std::fmt;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::size::artifact::{Kind, Profile};
+use crate::size::artifact::Kind;
 use crate::size::diff::{Change, Growers};
 use crate::size::report::{Measured, Report};
 use crate::util::table::{human_bytes, human_delta};
@@ -48,7 +48,7 @@ impl Budgets {
     /// release `.wasm`, else none.
     pub fn max_for(&self, a: &Measured, id: &str) -> Option<u64> {
         let default =
-            (a.kind == Kind::Wasm && a.profile == Profile::Release).then_some(self.wasm_max_bytes);
+            (a.kind == Kind::Wasm && a.profile.is_release()).then_some(self.wasm_max_bytes);
         self.max_bytes.get(id).copied().or(default)
     }
 
@@ -302,27 +302,10 @@ pub fn parse_trailers(log: &str) -> (Vec<Acceptance>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::wasm::Sizes;
-
-    fn parse<T: serde::de::DeserializeOwned>(s: &str) -> T {
-        serde_json::from_value(serde_json::json!(s)).unwrap()
-    }
+    use crate::size::report::tests::measured;
 
     fn artifact(id: &str, bytes: u64, gzip: u64) -> Measured {
-        let parts: Vec<&str> = id.split('/').collect();
-        Measured {
-            package: parts[0].to_owned(),
-            kind: parse(parts[1]),
-            profile: parse(parts[2]),
-            stage: parse(parts[3]),
-            path: format!("{id}.bin"),
-            sizes: Sizes {
-                bytes,
-                gzip_bytes: gzip,
-                brotli_bytes: gzip,
-                sections: None,
-            },
-        }
+        measured(id, bytes, gzip)
     }
 
     fn report(artifacts: Vec<Measured>) -> Report {

@@ -30,6 +30,10 @@ pub struct Gate<'a> {
 pub fn comment(gate: &Gate<'_>, limit: usize) -> String {
     let head = format!("{MARKER}\n{}\n\n", verdict(gate));
     let mut parts = vec![artifact_table(gate)];
+    let savings = crate::size::render::std_savings(gate.report);
+    if !savings.is_empty() {
+        parts.push(format!("\n{savings}"));
+    }
     if !gate.violations.is_empty() {
         let lines: String = gate.violations.iter().map(|v| format!("- {v}\n")).collect();
         parts.push(format!("\n**Limits exceeded**\n\n{lines}"));

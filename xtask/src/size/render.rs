@@ -1,9 +1,41 @@
 //! The size report for people: the artifact and section tables of
 //! `size-report`, and `size.md`.
 
+use crate::size::artifact::{SHIPPED_SUFFIX, STABLE_STD_SUFFIX};
 use crate::size::budgets::{Acceptance, Budgets, TRAILER};
 use crate::size::report::{Measured, Report};
 use crate::util::table::{human_bytes, human_delta, Table};
+
+/// What the size-first std saves: a line per package whose shipped `.wasm`
+/// has its `release-stable-std` twin in `report`; empty without one.
+pub fn std_savings(report: &Report) -> String {
+    let mut out = String::new();
+    for stable in &report.artifacts {
+        let id = stable.id();
+        let Some(package) = id.strip_suffix(STABLE_STD_SUFFIX) else {
+            continue;
+        };
+        let Some(shipped) = report.artifact(&format!("{package}{SHIPPED_SUFFIX}")) else {
+            continue;
+        };
+        let saved = |new: u64, old: u64| {
+            let pct = (old as f64 - new as f64) * 100.0 / (old.max(1) as f64);
+            format!("{} ({pct:.1}%)", human_bytes(old.saturating_sub(new)))
+        };
+        let (new, old) = (&shipped.sizes, &stable.sizes);
+        out.push_str(&format!(
+            "size-first std: {package} ships {} (gzip {}) against {} (gzip {}) with the \
+             prebuilt std: saves {}, gzip {}\n",
+            human_bytes(new.bytes),
+            human_bytes(new.gzip_bytes),
+            human_bytes(old.bytes),
+            human_bytes(old.gzip_bytes),
+            saved(new.bytes, old.bytes),
+            saved(new.gzip_bytes, old.gzip_bytes),
+        ));
+    }
+    out
+}
 
 /// One row per artifact: sizes, the change against the baseline, the budget.
 pub fn size_table(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> Table {
@@ -95,6 +127,11 @@ pub fn markdown(
         baseline_note.replace('\n', "\n- ")
     ));
     md.push_str(&sizes.render_markdown());
+    let savings = std_savings(report);
+    if !savings.is_empty() {
+        md.push('\n');
+        md.push_str(&savings);
+    }
     if !growers.is_empty() {
         md.push_str("\n## What changed\n\n```text");
         md.push_str(growers);
@@ -122,4 +159,37 @@ pub fn accepted_lines(accepted: &[Acceptance]) -> String {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::size::report::tests::measured;
+
+    #[test]
+    fn std_savings_compare_the_shipped_file_with_its_stable_std_twin() {
+        let report = Report {
+            rustc: "rustc".into(),
+            commit: None,
+            shard: None,
+            artifacts: vec![
+                measured("demo/wasm/release/opt", 60_000, 20_000),
+                measured("demo/wasm/release-stable-std/opt", 120_000, 50_000),
+                measured("other/wasm/release/opt", 1_000, 500),
+            ],
+            attribution: Vec::new(),
+        };
+        let text = std_savings(&report);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("demo ships 58.6 KiB"), "{text}");
+        assert!(
+            text.contains("saves 58.6 KiB (50.0%), gzip 29.3 KiB (60.0%)"),
+            "{text}"
+        );
+        let without_twin = Report {
+            artifacts: report.artifacts[2..].to_vec(),
+            ..report
+        };
+        assert_eq!(std_savings(&without_twin), "");
+    }
 }

@@ -187,8 +187,29 @@ impl From<Shard> for String {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
+
+    /// An artifact `id` (`package/kind/profile/stage`) of `bytes`, `gzip`.
+    pub fn measured(id: &str, bytes: u64, gzip: u64) -> Measured {
+        fn parse<T: serde::de::DeserializeOwned>(s: &str) -> T {
+            serde_json::from_value(serde_json::json!(s)).unwrap()
+        }
+        let parts: Vec<&str> = id.split('/').collect();
+        Measured {
+            package: parts[0].to_owned(),
+            kind: parse(parts[1]),
+            profile: parse(parts[2]),
+            stage: parse(parts[3]),
+            path: format!("{id}.bin"),
+            sizes: Sizes {
+                bytes,
+                gzip_bytes: gzip,
+                brotli_bytes: gzip,
+                sections: None,
+            },
+        }
+    }
 
     const DEMO: &str = "wasm-demo/wasm/release/opt";
 

@@ -15,6 +15,13 @@ pub fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
+/// The rustc cargo runs: `RUSTC`, else `rustc` on PATH.
+pub fn rustc() -> OsString {
+    std::env::var_os("RUSTC")
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "rustc".into())
+}
+
 /// Runs `cmd` with every stream inherited and returns how it ended, for a
 /// caller that passes the exit code on.
 pub fn status(cmd: Cmd<'_>) -> Result<ExitStatus> {

@@ -28,7 +28,7 @@ use crate::ops::bench_copy::{copy_workspace, fetch, SourceEdit};
 use crate::ops::cache;
 use crate::ops::provenance::{self, Provenance};
 use crate::ops::workspace::Workspace;
-use crate::ops::{reports, setup};
+use crate::ops::{build, reports, setup, std_mode};
 use crate::size::artifact::Profile;
 use crate::size::history::{Entry, HISTORY_FILE};
 use crate::util::files::{check_writable, remove_dir, write_atomic};
@@ -111,11 +111,14 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     let load_average = load_average();
     let dirty = is_dirty(sh, &ws.root, &reports);
     let mut rows = Vec::new();
-    let total = packages.len() * profiles.len() * modes.len() * args.runs as usize;
+    let mut total = 0;
+    for package in &packages {
+        total += std_mode::profiles(package, &profiles)?.len() * modes.len() * args.runs as usize;
+    }
     let mut done = 0;
     for package in &packages {
         let edit_file = edit_target(ws, package)?;
-        for &profile in &profiles {
+        for profile in std_mode::profiles(package, &profiles)? {
             let target_dir = bench.join(format!("target-{}-{profile}", package.name));
             let job = Job {
                 sh,
@@ -123,6 +126,7 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
                 target_dir: &target_dir,
                 package: &package.name,
                 profile,
+                size_first: std_mode::is_size_first(package, profile)?,
             };
             for &mode in &modes {
                 let mut edit = None;
@@ -198,6 +202,8 @@ struct Job<'a> {
     target_dir: &'a Path,
     package: &'a str,
     profile: Profile,
+    /// Std built from source, size first (`std = "size"`, release).
+    size_first: bool,
 }
 
 impl Job<'_> {
@@ -205,16 +211,18 @@ impl Job<'_> {
     fn build(&self) -> Result<(f64, String)> {
         let (sh, cargo) = (self.sh, cargo());
         let (package, target_dir) = (self.package, self.target_dir);
-        let release = (self.profile == Profile::Release).then_some("--release");
+        let release = self.profile.is_release().then_some("--release");
         // The guide's command, `--locked --offline` so that nothing is
-        // resolved or downloaded while the clock runs.
+        // resolved or downloaded while the clock runs; a size-first build
+        // adds what build-wasm adds for it.
         let _src = sh.push_dir(self.src);
         let cmd = cmd!(
             sh,
             "{cargo} build --target {WASM_TARGET} -p {package} --locked --offline --color never --target-dir {target_dir} {release...}"
-        )
-        .quiet()
-        .ignore_status();
+        );
+        let cmd = build::with_std(cmd, self.size_first, &[])
+            .quiet()
+            .ignore_status();
         let started = Instant::now();
         let out = cmd
             .output()
