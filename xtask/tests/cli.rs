@@ -235,6 +235,40 @@ fn missing_target_without_rustup_says_what_to_do() {
     );
 }
 
+#[test]
+fn missing_rust_src_without_rustup_names_the_command_and_builds_nothing() {
+    // A PATH whose only rustc reports a sysroot with the wasm target but
+    // without std's source, and no rustup: the demo's size-first std
+    // cannot be built, and nothing may start building.
+    let dir = tempfile::tempdir().unwrap();
+    let sysroot = dir.path().join("sysroot");
+    std::fs::create_dir_all(sysroot.join("lib/rustlib/wasm32-wasip1")).unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let rustc = bin.join("rustc");
+    write_script(&rustc, &format!("#!/bin/sh\necho {}\n", sysroot.display()));
+    let target = dir.path().join("target");
+    let out = run(xtask(&["build-wasm", "-p", "wasm-demo"])
+        .env("PATH", format!("{}:/bin:/usr/bin", bin.display()))
+        .env("CARGO", env!("CARGO"))
+        .env("RUSTC", &rustc)
+        .env("CARGO_TARGET_DIR", &target));
+    assert_could_not_run(
+        &out,
+        &[
+            "wasm-demo",
+            "std = \"size\"",
+            "rustup component add rust-src",
+        ],
+    );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        !target.join("wasm").exists(),
+        "something was built: {}",
+        stderr(&out)
+    );
+}
+
 /// A reports dir holding an old `size.json`, to check it survives failures.
 fn reports_with_old_files() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -1569,6 +1603,16 @@ fn shipped_wasm_is_byte_identical_whatever_the_clone_path_and_cargo_home() {
     the_same_bytes_without_rust_src(&dir, &clones[0].0, &shipped[0]);
 }
 
+/// The `release-stable-std` twin of a shipped
+/// `<target>/wasm/<pkg>/wasm32-wasip1/release/…` file.
+fn twin_of(shipped: &Path) -> PathBuf {
+    let release = shipped.parent().unwrap();
+    let package_dir = release.parent().unwrap().parent().unwrap();
+    package_dir
+        .join("stable-std/wasm32-wasip1/release")
+        .join(shipped.file_name().unwrap())
+}
+
 /// The active toolchain's sysroot (`rustc --print sysroot`).
 fn sysroot() -> PathBuf {
     let out = Command::new("rustc")
@@ -1581,10 +1625,12 @@ fn sysroot() -> PathBuf {
 /// With rust-src installed, rustc writes the local path of std's source
 /// into the panic locations of std code inlined into ours; build-wasm
 /// remaps it to `/rustc/<commit>`. `shipped`, built with the component,
-/// must hold no path of the toolchain, and equal the same build by a
-/// toolchain without it: a hard-linked copy of this one less
-/// `lib/rustlib/src`, run with its own libraries (rustup's proxy would
-/// otherwise point the copy's rustc at the real sysroot and its source).
+/// must hold no path of the toolchain; and the demo's prebuilt-std twin
+/// (`release-stable-std`; the shipped build needs std's source) must equal
+/// the same build by a toolchain without the component: a hard-linked copy
+/// of this one less `lib/rustlib/src`, run with its own libraries (rustup's
+/// proxy would otherwise point the copy's rustc at the real sysroot and its
+/// source).
 fn the_same_bytes_without_rust_src(dir: &Path, clone: &Path, shipped: &Path) {
     let sysroot = sysroot();
     assert!(
@@ -1592,14 +1638,18 @@ fn the_same_bytes_without_rust_src(dir: &Path, clone: &Path, shipped: &Path) {
         "rust-src is not installed, so this test would prove nothing: \
          `rustup component add rust-src` (cargo xtask test installs it)"
     );
-    let bytes = std::fs::read(shipped).unwrap();
+    let twin = twin_of(shipped);
     let sysroot_text = sysroot.to_str().unwrap().as_bytes();
-    assert!(
-        !bytes.windows(sysroot_text.len()).any(|w| w == sysroot_text),
-        "the toolchain's path {} is in {}",
-        sysroot.display(),
-        shipped.display()
-    );
+    for file in [shipped, twin.as_path()] {
+        let bytes = std::fs::read(file).unwrap();
+        assert!(
+            !bytes.windows(sysroot_text.len()).any(|w| w == sysroot_text),
+            "the toolchain's path {} is in {}",
+            sysroot.display(),
+            file.display()
+        );
+    }
+    let bytes = std::fs::read(&twin).unwrap();
     let copy = dir.join("toolchain-without-rust-src");
     if copy.exists() {
         std::fs::remove_dir_all(&copy).unwrap();
@@ -1626,20 +1676,22 @@ fn the_same_bytes_without_rust_src(dir: &Path, clone: &Path, shipped: &Path) {
     }
     std::fs::remove_dir_all(copy.join("lib/rustlib/src")).unwrap();
     let target = dir.join("target-without-rust-src");
-    let out = run(xtask(&["build-wasm", "--release", "-p", "wasm-demo"])
-        .current_dir(clone)
-        .env("CARGO_TARGET_DIR", &target)
-        .env("CARGO", copy.join("bin/cargo"))
-        .env("RUSTC", copy.join("bin/rustc"))
-        .env("LD_LIBRARY_PATH", copy.join("lib"))
-        .env("CARGO_NET_OFFLINE", "true"));
+    let out = run(xtask(&[
+        "build-wasm",
+        "--profile",
+        "release-stable-std",
+        "-p",
+        "wasm-demo",
+    ])
+    .current_dir(clone)
+    .env("CARGO_TARGET_DIR", &target)
+    .env("CARGO", copy.join("bin/cargo"))
+    .env("RUSTC", copy.join("bin/rustc"))
+    .env("LD_LIBRARY_PATH", copy.join("lib"))
+    .env("CARGO_NET_OFFLINE", "true"));
     assert!(out.status.success(), "{}", stderr(&out));
-    let without = target.join("wasm/wasm-demo/wasm32-wasip1/release/wasm-demo.opt.wasm");
-    eprintln!(
-        "sha256 {} with rust-src {}",
-        sha256(shipped),
-        shipped.display()
-    );
+    let without = twin_of(&target.join("wasm/wasm-demo/wasm32-wasip1/release/wasm-demo.opt.wasm"));
+    eprintln!("sha256 {} with rust-src {}", sha256(&twin), twin.display());
     eprintln!(
         "sha256 {} without rust-src {}",
         sha256(&without),

@@ -138,10 +138,12 @@ pub fn ensure_rust_src(sh: &Shell, toolchain: &Toolchain, who: &str) -> Result<(
     if toolchain.has_rust_src() {
         return Ok(());
     }
-    let fix = "run `rustup component add rust-src` (or install your toolchain's rust-src                component by its installer), then build again";
+    let fix = "run `rustup component add rust-src` (or install your toolchain's rust-src \
+               component by its installer), then build again";
     if !has_rustup(sh) {
         bail!(
-            "{who} builds std from source, but std's source is not in {} and rustup is not              available to install it: {fix}",
+            "{who} builds std from source, but std's source is not in {} and rustup is not \
+               available to install it: {fix}",
             toolchain.rust_src().display()
         );
     }
@@ -149,7 +151,9 @@ pub fn ensure_rust_src(sh: &Shell, toolchain: &Toolchain, who: &str) -> Result<(
     let added = cmd!(sh, "rustup component add rust-src").run();
     if added.is_err() || !toolchain.has_rust_src() {
         bail!(
-            "{who} builds std from source, but std's source is not in {} and              `rustup component add rust-src` could not install it (its output is above;              offline?): {fix}",
+            "{who} builds std from source, but std's source is not in {} and \
+               `rustup component add rust-src` could not install it (its output is above; \
+               offline?): {fix}",
             toolchain.rust_src().display()
         );
     }
