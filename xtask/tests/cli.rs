@@ -936,6 +936,33 @@ fn run_wasm(args: &[&str]) -> Output {
     run(&mut cmd)
 }
 
+/// The shipped demo (size-first std, -Oz) under another WASI host than
+/// ours: node's `node:wasi`, preview 1. Same summary, exit 0.
+#[test]
+#[ignore = "end to end: `cargo xtask test` runs it in a step of its own"]
+fn shipped_demo_prints_the_same_summary_under_node_wasi() {
+    let built = run(&mut xtask(&["build-wasm", "--release", "-p", "wasm-demo"]));
+    assert!(built.status.success(), "{}", stderr(&built));
+    let shipped =
+        cargo_target_dir().join("wasm/wasm-demo/wasm32-wasip1/release/wasm-demo.opt.wasm");
+    let script = "import { readFile } from 'node:fs/promises';\n\
+        import { WASI } from 'node:wasi';\n\
+        const wasi = new WASI({ version: 'preview1', args: ['wasm-demo'], env: {} });\n\
+        const module = await WebAssembly.compile(await readFile(process.argv[1]));\n\
+        const instance = await WebAssembly.instantiate(module, wasi.getImportObject());\n\
+        process.exitCode = wasi.start(instance);\n";
+    let out = Command::new("node")
+        .args(["--no-warnings", "--input-type=module", "-e", script])
+        .arg(&shipped)
+        .output()
+        .expect("node is needed for this test (Debian: apt-get install nodejs)");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let expected =
+        std::fs::read_to_string(workspace_root().join("examples/wasm-demo/expected-summary.txt"))
+            .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+}
+
 #[test]
 #[ignore = "end to end: `cargo xtask test` runs it in a step of its own"]
 fn run_wasm_runs_the_demo_and_prints_its_summary() {

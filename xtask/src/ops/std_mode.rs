@@ -66,7 +66,17 @@ pub const SIZE_FIRST_CARGO_ARGS: &[Lever] = &[
 ];
 
 /// Added to the rustflags of a size-first build (std's crates get them too).
-pub const SIZE_FIRST_RUSTFLAGS: &[Lever] = &[];
+pub const SIZE_FIRST_RUSTFLAGS: &[Lever] = &[
+    (
+        "-Zunstable-options",
+        "lets stable rustc take the next one (with RUSTC_BOOTSTRAP=1)",
+    ),
+    (
+        "-Cpanic=immediate-abort",
+        "a panic traps at once: no panic message, location or hook is built, in std \
+         or in our code (the release profile already aborts; this drops what it prints)",
+    ),
+];
 
 /// The profiles of `requested` that `package` builds: `release-stable-std`
 /// only where its `release` is size-first (elsewhere that is `release`).
