@@ -342,6 +342,12 @@ fn target_dir_with_wasm(bytes: &[u8]) -> tempfile::TempDir {
         std::fs::write(demo.join("wasm-demo.wasm"), bytes).unwrap();
         std::fs::write(demo.join("wasm-demo.opt.wasm"), bytes).unwrap();
     }
+    // The demo's prebuilt-std twin (it ships with the size-first std).
+    let twin = wasm.join("wasm-demo/stable-std/wasm32-wasip1/release");
+    std::fs::create_dir_all(&twin).unwrap();
+    std::fs::write(twin.join("libwasm_demo.rlib"), b"!<arch>\n").unwrap();
+    std::fs::write(twin.join("wasm-demo.wasm"), bytes).unwrap();
+    std::fs::write(twin.join("wasm-demo.opt.wasm"), bytes).unwrap();
     target
 }
 
@@ -1735,6 +1741,41 @@ fn the_same_bytes_without_rust_src(dir: &Path, clone: &Path, shipped: &Path) {
 }
 
 // ---- size-report --comment ---------------------------------------------------
+
+#[test]
+fn comment_over_our_own_files_or_a_directory_is_refused_and_changes_nothing() {
+    let reports = reports_with_old_files();
+    let manifest = workspace_root().join("Cargo.toml");
+    let manifest_before = std::fs::read(&manifest).unwrap();
+    let cases: [(PathBuf, &str); 3] = [
+        (reports.path().join("size.json"), "reads or writes itself"),
+        (manifest.clone(), "reads or writes itself"),
+        (reports.path().to_path_buf(), "is a directory"),
+    ];
+    for (target, why) in cases {
+        let out = run(xtask(&["size-report", "--no-build", "--reports-dir"])
+            .arg(reports.path())
+            .arg("--comment")
+            .arg(&target));
+        assert_could_not_run(&out, &["--comment", why]);
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert_old_files_intact(reports.path());
+    }
+    assert_eq!(std::fs::read(&manifest).unwrap(), manifest_before);
+}
+
+#[test]
+fn bloat_html_over_its_own_input_is_refused_and_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("x.wasm");
+    std::fs::write(&wasm, [0, b'a', b's', b'm', 1, 0, 0, 0]).unwrap();
+    let out = run(xtask(&["bloat"]).arg(&wasm).arg("--html").arg(&wasm));
+    assert_could_not_run(&out, &["--html", "reads or writes itself"]);
+    assert_eq!(
+        std::fs::read(&wasm).unwrap(),
+        [0, b'a', b's', b'm', 1, 0, 0, 0]
+    );
+}
 
 #[test]
 fn comment_into_a_missing_directory_is_one_line_and_writes_nothing() {

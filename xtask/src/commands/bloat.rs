@@ -17,6 +17,7 @@ use xshell::Shell;
 use super::Outcome;
 use crate::ops::artifacts;
 use crate::ops::build;
+use crate::ops::reports;
 use crate::ops::treemap;
 use crate::ops::workspace::Workspace;
 use crate::size::analyse::{analyse, Analysed};
@@ -25,6 +26,7 @@ use crate::size::attribution::{monomorphisations, Attribution, DATA, UNKNOWN};
 use crate::size::callgraph::{Mode, TableStats};
 use crate::size::retained::{closest, garbage, why, with_retained, Named, Why};
 use crate::size::scan::{self, Sections};
+use crate::util::files::check_output;
 use crate::util::table::{and_more, human_bytes, percent, truncate, Table};
 
 /// Output lines are kept to about this many columns by shortening names.
@@ -77,6 +79,16 @@ pub struct Args {
 }
 
 pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
+    // Bad output paths first, before any build: never over our own files.
+    let mut protected = reports::own_files(ws, &ws.reports_dir(None));
+    protected.extend(args.file.iter().cloned());
+    if let Some(html) = &args.html {
+        check_output("--html", html, &protected)?;
+        protected.push(html.clone());
+    }
+    if let Some(png) = &args.screenshot {
+        check_output("--screenshot", png, &protected)?;
+    }
     let subject = match &args.file {
         Some(file) => Subject::File(file.clone()),
         None => release_build(sh, ws, args.package.as_deref())?,

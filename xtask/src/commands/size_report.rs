@@ -23,7 +23,7 @@ use crate::size::history::{Entry, HISTORY_FILE};
 use crate::size::render::{accepted_lines, markdown, section_table, size_table, std_savings};
 use crate::size::report::Report;
 use crate::size::shard::{self, Shard};
-use crate::util::files::write_atomic;
+use crate::util::files::{check_output, write_atomic};
 use crate::util::git;
 use crate::util::table::print_report;
 
@@ -169,9 +169,12 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         reports::ensure_recordable(sh, &ws.root, &dir)?;
     }
     if let Some(file) = &args.comment {
-        // Before measuring: a comment that cannot be written should not
-        // cost a build, and nothing is written when it cannot.
-        check_comment_path(file)?;
+        // Before measuring: a comment that cannot be written, or would
+        // overwrite one of our own files, should not cost a build, and
+        // nothing is written when it cannot.
+        let mut protected = reports::own_files(ws, &dir);
+        protected.extend(args.merge.iter().cloned());
+        check_output("--comment", file, &protected)?;
     }
     let baseline_path = dir.join("size-baseline.json");
     let compared = comparison(sh, ws, args, &baseline_path)?;
@@ -333,22 +336,6 @@ fn conclude(
         }
     }
     Ok(Outcome::Passed)
-}
-
-/// Fails, naming the fix, unless `file`'s directory exists.
-fn check_comment_path(file: &Path) -> Result<()> {
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        bail!(
-            "--comment {}: the directory {} does not exist; create it or write the comment elsewhere",
-            file.display(),
-            dir.display()
-        );
-    }
-    Ok(())
 }
 
 /// `--backfill N`: the last `n` first-parent commits, oldest first, each

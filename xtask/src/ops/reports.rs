@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
+use crate::ops::workspace::Workspace;
 use crate::size::budgets::Budgets;
 use crate::size::chart::{chartable, render_svg, CHART_FILE};
 use crate::size::history::{self, Entry, HISTORY_FILE};
@@ -29,6 +30,23 @@ pub fn lock(dir: &Path) -> Result<Lock> {
             dir.display()
         )
     })
+}
+
+/// Files an output flag must never name, since xtask reads or writes them
+/// itself: everything in the reports dir `dir`, the workspace's manifests
+/// and its `Cargo.lock`.
+pub fn own_files(ws: &Workspace, dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.push(ws.root_manifest());
+    files.push(ws.root.join("Cargo.lock"));
+    files.extend(ws.members().map(|p| p.manifest_path.clone().into()));
+    files
 }
 
 /// The size baseline at `path`; `None` if there is none.
