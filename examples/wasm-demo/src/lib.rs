@@ -9,15 +9,6 @@ use std::time::Duration;
 
 use cortex_core::{Edge, EventStore, ExpectedVersion, GraphStore, NewEvent, Node, Properties};
 
-/// The allocator of the demo, and of every program that links this
-/// workload, on wasm: talc, which grows the module's memory itself. It is
-/// smaller and faster than wasi-libc's dlmalloc, which std uses otherwise
-/// (wasi-libc's own start-up code still links dlmalloc for its few
-/// allocations).
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
 const STREAMS: u64 = 8;
 const EVENTS: u64 = 2_000;
 const ITEMS: u64 = 50;
