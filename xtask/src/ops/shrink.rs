@@ -91,8 +91,15 @@ fn optimize_cached(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let outcome = if cached.is_file() {
-        Outcome::Cached
+    // An entry is trusted only with the hash written beside it: a
+    // truncated or damaged one is dropped and made again.
+    let hash_file = cached.with_extension("sha256");
+    let intact = |bytes: &[u8]| {
+        std::fs::read_to_string(&hash_file).is_ok_and(|h| h.trim() == content_hash(&[bytes]))
+    };
+    let hit = std::fs::read(&cached).ok().filter(|b| intact(b));
+    let (outcome, result) = if let Some(result) = hit {
+        (Outcome::Cached, result)
     } else {
         std::fs::create_dir_all(cache_dir)
             .with_context(|| format!("cannot create {}", cache_dir.display()))?;
@@ -111,10 +118,12 @@ fn optimize_cached(
             let _ = std::fs::remove_file(&tmp);
             return Err(e).with_context(|| format!("wasm-opt -Oz failed on {}", raw.display()));
         }
+        let result = std::fs::read(&tmp)?;
+        // The hash first: an entry without its hash is never served.
+        write_atomic(&hash_file, content_hash(&[&result]).as_bytes())?;
         std::fs::rename(&tmp, &cached)?;
-        Outcome::Optimized
+        (Outcome::Optimized, result)
     };
-    let result = std::fs::read(&cached)?;
     // An output already holding these bytes is left as it is.
     if std::fs::read(out).ok().as_deref() != Some(result.as_slice()) {
         write_atomic(out, &result)?;
@@ -144,6 +153,13 @@ mod tests {
         std::fs::remove_file(&out).unwrap();
         assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Cached);
         assert_eq!(std::fs::read(&out).unwrap(), first);
+        // A damaged entry (truncated here) is dropped and made again.
+        let entry = cache_path(&cache, SHIPPED_SETTINGS, EMPTY_MODULE);
+        std::fs::write(&entry, &first[..first.len() - 1]).unwrap();
+        std::fs::remove_file(&out).unwrap();
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Optimized);
+        assert_eq!(std::fs::read(&out).unwrap(), first);
+        assert_eq!(std::fs::read(&entry).unwrap(), first);
         // A changed input is optimised again.
         let mut changed = EMPTY_MODULE.to_vec();
         changed.extend_from_slice(b"\0\x02\x01x"); // an empty custom section `x`
