@@ -262,10 +262,20 @@ fn missing_rust_src_without_rustup_names_the_command_and_builds_nothing() {
         ],
     );
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    // Nothing but the build dirs' lock files.
+    let mut files = Vec::new();
+    let mut dirs = vec![target.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.file_type().unwrap().is_dir() {
+                true => dirs.push(e.path()),
+                false => files.push(e.path()),
+            }
+        }
+    }
     assert!(
-        !target.join("wasm").exists(),
-        "something was built: {}",
-        stderr(&out)
+        files.iter().all(|f| f.ends_with(".xtask-build.lock")),
+        "something was built: {files:?}"
     );
 }
 
@@ -2636,6 +2646,152 @@ fn fresh_builds_start_no_cargo_and_an_edit_builds_again() {
     // The environment is part of the key: another RUSTFLAGS builds again.
     let fourth = build(Some(("RUSTFLAGS", "-Cdebug-assertions=off")));
     assert!(!fourth.contains("builds fresh"), "{fourth}");
+    // But only what can change a build: an unrelated variable or another
+    // terminal's TERM starts no cargo.
+    let back = build(None);
+    assert!(!back.contains("builds fresh"), "{back}");
+    let unrelated = build(Some(("XTASK_TEST_UNRELATED", "1")));
+    assert!(unrelated.contains("1 of 1 builds fresh"), "{unrelated}");
+    let term = build(Some(("TERM", "a-terminal-of-its-own")));
+    assert!(term.contains("1 of 1 builds fresh"), "{term}");
+
+    // A variable the package's build script declares is recorded with the
+    // build: changing it builds again, and the build sees the new value.
+    std::fs::write(
+        ws.join("app/build.rs"),
+        "fn main() {\n    println!(\"cargo:rerun-if-env-changed=TINY_FLAVOUR\");\n    \
+         let f = std::env::var(\"TINY_FLAVOUR\").unwrap_or_default();\n    \
+         println!(\"cargo:rustc-env=FLAVOUR=flavour-{f}\");\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("app/src/main.rs"),
+        "fn main() {\n    println!(\"{}\", env!(\"FLAVOUR\"));\n}\n",
+    )
+    .unwrap();
+    let with_script = build(Some(("TINY_FLAVOUR", "plain")));
+    assert!(!with_script.contains("builds fresh"), "{with_script}");
+    // Sources written just before a build are checked once more by the
+    // next (see `ops::fresh`): the one after that is fresh.
+    build(Some(("TINY_FLAVOUR", "plain")));
+    let again = build(Some(("TINY_FLAVOUR", "plain")));
+    assert!(again.contains("1 of 1 builds fresh"), "{again}");
+    let changed = build(Some(("TINY_FLAVOUR", "sour")));
+    assert!(!changed.contains("builds fresh"), "{changed}");
+    let bytes = std::fs::read(&wasm).unwrap();
+    assert!(
+        bytes.windows(12).any(|w| w == b"flavour-sour"),
+        "the build saw the new value"
+    );
+}
+
+/// Built at one commit, then an older one checked out (a clean tree):
+/// `--no-build --record` must not file the newer build's bytes as the
+/// older commit's; a plain `--no-build` measures, with a warning.
+#[test]
+fn no_build_refuses_to_record_outputs_built_from_another_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    write_tiny_workspace(&ws, "tiny-nobuild");
+    // cargo writes it at the first build; no commit of it here.
+    std::fs::write(ws.join(".gitignore"), "/target\n/Cargo.lock\n").unwrap();
+    history_git(&ws, &["init", "-q"]);
+    history_git(&ws, &["add", "."]);
+    history_git(&ws, &["commit", "-qm", "first"]);
+    std::fs::write(
+        ws.join("app/src/main.rs"),
+        "fn main() {\n    println!(\"the second commit says more\");\n}\n",
+    )
+    .unwrap();
+    history_git(&ws, &["commit", "-qam", "second"]);
+    let target = dir.path().join("target");
+    let reports = dir.path().join("reports");
+    let xtask_here = |args: &[&str]| {
+        run(xtask(args)
+            .current_dir(&ws)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE"))
+    };
+    let built = xtask_here(&["build-wasm"]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    history_git(&ws, &["checkout", "-q", "HEAD~1"]);
+    let reports_arg = reports.to_str().unwrap();
+    let out = xtask_here(&[
+        "size-report",
+        "--no-build",
+        "--record",
+        "--reports-dir",
+        reports_arg,
+    ]);
+    assert_could_not_run(
+        &out,
+        &["--no-build --record", "not known to be of this tree"],
+    );
+    assert!(!reports.join("history.jsonl").exists());
+    let out = xtask_here(&["size-report", "--no-build", "--reports-dir", reports_arg]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: --no-build"),
+        "{}",
+        stderr(&out)
+    );
+    // Built again at this commit, the outputs are its own: no warning.
+    let built = xtask_here(&["build-wasm"]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    let out = xtask_here(&[
+        "size-report",
+        "--no-build",
+        "--record",
+        "--reports-dir",
+        reports_arg,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("warning: --no-build"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Two xtasks sharing a target dir: while one holds a package's build dir
+/// (from its build through its measurement), the other waits, saying who
+/// holds it, and goes on when it is free.
+#[test]
+fn a_build_waits_for_the_xtask_holding_its_package_and_names_it() {
+    use std::io::{BufRead, Seek, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    write_tiny_workspace(&ws, "tiny-lock");
+    let target = dir.path().join("target");
+    let lock_dir = target.join("wasm/tiny-lock");
+    std::fs::create_dir_all(&lock_dir).unwrap();
+    let mut held = std::fs::File::create(lock_dir.join(".xtask-build.lock")).unwrap();
+    held.lock().unwrap();
+    held.write_all(b"the test's own holder").unwrap();
+    held.rewind().unwrap();
+    let mut child = xtask(&["build-wasm", "--release"])
+        .current_dir(&ws)
+        .env("CARGO_TARGET_DIR", &target)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.contains("waiting for another xtask") && first.contains("the test's own holder"),
+        "{first}"
+    );
+    // It waits: nothing built while the lock is held.
+    assert!(child.try_wait().unwrap().is_none());
+    assert!(!lock_dir.join("wasm32-wasip1").exists());
+    drop(held);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{}", rest.join("\n"));
+    assert!(lock_dir
+        .join("wasm32-wasip1/release/tiny-lock.opt.wasm")
+        .is_file());
 }
 
 #[test]

@@ -59,8 +59,8 @@ impl Args {
 
 pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     let packages = ws.select_wasm_packages(&args.packages)?;
-    let artifacts = build::build(sh, ws, &packages, &args.profiles())?;
-    print_artifacts(&artifacts);
+    let built = build::build(sh, ws, &packages, &args.profiles())?;
+    print_artifacts(&built.artifacts);
     Ok(Outcome::Passed)
 }
 

@@ -15,8 +15,8 @@ use xshell::Shell;
 
 use super::Outcome;
 use crate::ops::workspace::Workspace;
-use crate::ops::{collect, provenance, publish, reports, revision, treemap};
-use crate::size::budgets::{check_budgets, Acceptance, TRAILER};
+use crate::ops::{build, collect, provenance, publish, reports, revision, treemap};
+use crate::size::budgets::{check_budgets, unknown_targets, Acceptance, TRAILER};
 use crate::size::comment::{comment, Gate, GITHUB_LIMIT};
 use crate::size::diff;
 use crate::size::history::{Entry, HISTORY_FILE};
@@ -162,7 +162,7 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     // Before measuring: a merge of bad shards should not wait for anything.
     let merged = match args.merge.as_slice() {
         [] => None,
-        files => Some(merge_files(files)?),
+        files => Some(merge_files(ws, files)?),
     };
     if args.record {
         // Before measuring: a refused --record should not cost a build.
@@ -175,6 +175,28 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         let mut protected = reports::own_files(ws, &dir);
         protected.extend(args.merge.iter().cloned());
         check_output("--comment", file, &protected)?;
+    }
+    if args.no_build && merged.is_none() {
+        // The outputs must be of this tree: else the figures (and a
+        // history line) would be another commit's.
+        let stale = build::not_of_this_tree(sh, ws, &ws.wasm_packages())?;
+        if !stale.is_empty() {
+            let what = format!(
+                "the built outputs of {} are not known to be of this tree (built before a \
+                 source, manifest, the toolchain or xtask changed, or not by xtask)",
+                stale.join(", ")
+            );
+            if args.record {
+                bail!(
+                    "--no-build --record: {what}, so their figures could be another commit's; \
+                     run without --no-build, or `cargo xtask build-wasm` first"
+                );
+            }
+            eprintln!(
+                "warning: --no-build: {what}; the figures may not be this tree's (run without \
+                 --no-build to build first)"
+            );
+        }
     }
     let baseline_path = dir.join("size-baseline.json");
     let compared = comparison(sh, ws, args, &baseline_path)?;
@@ -218,13 +240,21 @@ fn measure_shard(
     Ok(Outcome::Passed)
 }
 
-/// `--merge`: the shards' reports, read and joined.
-fn merge_files(files: &[PathBuf]) -> Result<Report> {
+/// `--merge`: the shards' reports, read, checked against this workspace's
+/// split (each shard holds exactly its packages) and joined.
+fn merge_files(ws: &Workspace, files: &[PathBuf]) -> Result<Report> {
     let reports = files
         .iter()
         .map(|f| Ok((f.display().to_string(), reports::load_report(f)?)))
         .collect::<Result<Vec<_>>>()?;
-    shard::merge(&reports)
+    let merged = shard::merge(&reports)?;
+    let packages: Vec<String> = ws
+        .wasm_packages()
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    shard::check_split(&reports, &packages)?;
+    Ok(merged)
 }
 
 /// Everything after the measurement, for a measured and a merged report
@@ -242,6 +272,9 @@ fn conclude(
     let baseline_path = dir.join("size-baseline.json");
     let baseline = compared.report.as_ref();
     let violations = check_budgets(report, baseline, &budgets, &compared.accepted)?;
+    for warning in unknown_targets(&compared.accepted, report) {
+        eprintln!("warning: {warning}");
+    }
     let growers = baseline
         .map(|b| budgets.drop_noise(diff::growers(&b.attribution, &report.attribution)))
         .unwrap_or_default();

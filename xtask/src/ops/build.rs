@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use cargo_metadata::Package;
 use xshell::{cmd, Cmd, Shell};
 
@@ -18,43 +18,64 @@ use crate::ops::shrink::{self, Outcome};
 use crate::ops::std_mode::{self, SIZE_FIRST_CARGO_ARGS, SIZE_FIRST_RUSTFLAGS};
 use crate::ops::workspace::{self, Workspace};
 use crate::size::artifact::{Profile, Stage};
+use crate::util::lock::{self, Lock, WhenBusy};
 use crate::util::process::{self, cargo};
+
+/// What a build produced, and the locks on its packages' build dirs: keep
+/// it while the artifacts are read, so that another xtask sharing the
+/// target dir waits instead of replacing them in between.
+#[derive(Debug)]
+pub struct Built {
+    pub artifacts: Vec<Artifact>,
+    _locks: Vec<Lock>,
+}
+
+impl Built {
+    /// The artifacts, and the locks to keep while they are read.
+    pub fn into_parts(self) -> (Vec<Artifact>, Vec<Lock>) {
+        (self.artifacts, self._locks)
+    }
+}
+
+/// Locks the build dir of each of `packages`, in name order (so two runs
+/// never wait on each other crosswise), waiting for another xtask holding
+/// one and saying who it is.
+pub fn lock_packages(ws: &Workspace, packages: &[&Package]) -> Result<Vec<Lock>> {
+    let mut names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let dir = artifacts::package_target_dir(ws, name);
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let note = format!(
+                "waiting for another xtask that is building or measuring {name} in {}",
+                dir.display()
+            );
+            lock::acquire(&dir.join(".xtask-build.lock"), WhenBusy::Wait(&note))
+        })
+        .collect()
+}
 
 /// Builds `packages` × `profiles` (`release-stable-std` for size-first
 /// packages only), shrinks release `.wasm`, and returns every artifact
-/// produced. Builds that are fresh (see `ops::fresh`) start no
-/// cargo; the others run concurrently, one cargo per package and profile,
-/// as many at a time as there are cores.
+/// produced, with the packages' build dirs locked (see [`Built`]). Builds
+/// that are fresh (see `ops::fresh`) start no cargo; the others run
+/// concurrently, one cargo per package and profile, as many at a time as
+/// there are cores.
 pub fn build(
     sh: &Shell,
     ws: &Workspace,
     packages: &[&Package],
     profiles: &[Profile],
-) -> Result<Vec<Artifact>> {
-    let mut jobs: Vec<(&Package, Profile)> = Vec::new();
-    for package in packages {
-        for profile in std_mode::profiles(package, profiles)? {
-            jobs.push((package, profile));
-        }
-    }
+) -> Result<Built> {
+    let locks = lock_packages(ws, packages)?;
+    let jobs = jobs(packages, profiles)?;
     let rustc = provenance::rustc_version(sh).unwrap_or_default();
     let before = fresh::inputs_key(ws, &rustc);
-    let key = before.combined();
-    let raw_outputs = |package: &Package, profile: Profile| -> Vec<PathBuf> {
-        artifacts::expected(ws, package, profile)
-            .into_iter()
-            .filter(|a| a.stage == Stage::Raw)
-            .map(|a| a.path)
-            .collect()
-    };
-    let stale: Vec<(&Package, Profile)> = jobs
-        .iter()
-        .copied()
-        .filter(|(package, profile)| {
-            let dir = artifacts::profile_dir(ws, &package.name, *profile);
-            !fresh::is_fresh(&dir, &raw_outputs(package, *profile), &key)
-        })
-        .collect();
+    let stale = stale(ws, &jobs, &before.combined());
     if stale.len() < jobs.len() {
         eprintln!(
             "{} of {} builds fresh: no cargo run for them",
@@ -73,7 +94,7 @@ pub fn build(
         for (package, profile) in stale.iter().filter(|_| before.still_holds(&after)) {
             let dir = artifacts::profile_dir(ws, &package.name, *profile);
             // Only costs the next run a cargo check if it cannot be written.
-            let _ = fresh::record(&dir, &raw_outputs(package, *profile), &key, started);
+            let _ = fresh::record(&dir, &raw_outputs(ws, package, *profile), &key, started);
         }
     }
     let mut artifacts = Vec::new();
@@ -110,7 +131,59 @@ pub fn build(
             artifacts.push(artifact);
         }
     }
-    Ok(artifacts)
+    Ok(Built {
+        artifacts,
+        _locks: locks,
+    })
+}
+
+/// Every package and profile of `packages` × `profiles` that is built.
+fn jobs<'a>(packages: &[&'a Package], profiles: &[Profile]) -> Result<Vec<(&'a Package, Profile)>> {
+    let mut jobs = Vec::new();
+    for package in packages {
+        for profile in std_mode::profiles(package, profiles)? {
+            jobs.push((*package, profile));
+        }
+    }
+    Ok(jobs)
+}
+
+/// The raw outputs of `package` in `profile`: what its stamp records.
+fn raw_outputs(ws: &Workspace, package: &Package, profile: Profile) -> Vec<PathBuf> {
+    artifacts::expected(ws, package, profile)
+        .into_iter()
+        .filter(|a| a.stage == Stage::Raw)
+        .map(|a| a.path)
+        .collect()
+}
+
+/// The jobs whose outputs are not fresh for `key` (see `ops::fresh`).
+fn stale<'a>(
+    ws: &Workspace,
+    jobs: &[(&'a Package, Profile)],
+    key: &str,
+) -> Vec<(&'a Package, Profile)> {
+    jobs.iter()
+        .copied()
+        .filter(|(package, profile)| {
+            let dir = artifacts::profile_dir(ws, &package.name, *profile);
+            !fresh::is_fresh(&dir, &raw_outputs(ws, package, *profile), key)
+        })
+        .collect()
+}
+
+/// The builds of `packages` (every profile a measurement makes) whose
+/// outputs are not known to come from the tree as it is now: built before
+/// a source, manifest, the toolchain or this xtask changed, or not by
+/// xtask. For `--no-build`, which measures what is there.
+pub fn not_of_this_tree(sh: &Shell, ws: &Workspace, packages: &[&Package]) -> Result<Vec<String>> {
+    let jobs = jobs(packages, &Profile::ALL)?;
+    let rustc = provenance::rustc_version(sh).unwrap_or_default();
+    let key = fresh::inputs_key(ws, &rustc).combined();
+    Ok(stale(ws, &jobs, &key)
+        .into_iter()
+        .map(|(package, profile)| format!("{} ({profile})", package.name))
+        .collect())
 }
 
 /// Runs cargo for each package and profile, at most one per core at a time,

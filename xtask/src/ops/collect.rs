@@ -43,7 +43,9 @@ fn measure_packages(
     no_build: bool,
 ) -> Result<Report> {
     let profiles = Profile::ALL;
-    let artifacts: Vec<Artifact> = if no_build {
+    // The build dirs stay locked until every output is measured.
+    let (artifacts, _locks) = if no_build {
+        let locks = build::lock_packages(ws, packages)?;
         let mut expected: Vec<Artifact> = Vec::new();
         for p in packages {
             for profile in std_mode::profiles(p, &profiles)? {
@@ -56,9 +58,9 @@ fn measure_packages(
                 missing.path.display()
             );
         }
-        expected
+        (expected, locks)
     } else {
-        build::build(sh, ws, packages, &profiles)?
+        build::build(sh, ws, packages, &profiles)?.into_parts()
     };
     let cache = artifacts::size_cache_dir(ws);
     let mut attribution = Vec::new();

@@ -28,8 +28,47 @@ use crate::ops::artifacts;
 use crate::ops::workspace::{self, Workspace};
 use crate::util::files::{content_hash, write_atomic};
 
-/// Variables that change from shell to shell without changing a build.
-const VOLATILE: [&str; 4] = ["PWD", "OLDPWD", "SHLVL", "_"];
+/// Whether the variable `name` can change what cargo builds, as cargo's
+/// own fingerprint sees it: cargo's and rustc's (`CARGO_*`, `RUSTFLAGS`,
+/// `RUSTC*`, `RUSTUP_TOOLCHAIN`), the C/C++ toolchain's that the cc crate
+/// and bindgen read (plain, `_<triple>`, `TARGET_`/`HOST_` forms), and the
+/// compiler cache's. Any other (`TERM`, a CI step's own, a random one a
+/// benchmark sets) changes nothing; the variables a package's build reads
+/// itself (build scripts' `rerun-if-env-changed`, `env!`) are recorded per
+/// build in its stamp.
+fn affects_builds(name: &str) -> bool {
+    const EXACT: [&str; 5] = [
+        "RUSTFLAGS",
+        "RUSTDOCFLAGS",
+        "RUSTUP_TOOLCHAIN",
+        "LIBCLANG_PATH",
+        "BINDGEN_EXTRA_CLANG_ARGS",
+    ];
+    const C_TOOLCHAIN: [&str; 10] = [
+        "CC",
+        "CXX",
+        "AR",
+        "RANLIB",
+        "CFLAGS",
+        "CXXFLAGS",
+        "CPPFLAGS",
+        "LDFLAGS",
+        "CRATE_CC_NO_DEFAULTS",
+        "CC_ENABLE_DEBUG_OUTPUT",
+    ];
+    let bare = name
+        .strip_prefix("TARGET_")
+        .or_else(|| name.strip_prefix("HOST_"))
+        .unwrap_or(name);
+    let c_tool = C_TOOLCHAIN
+        .iter()
+        .any(|t| bare == *t || bare.strip_prefix(t).is_some_and(|r| r.starts_with('_')));
+    EXACT.contains(&name)
+        || c_tool
+        || name.starts_with("CARGO_")
+        || name.starts_with("RUSTC")
+        || name.starts_with("SCCACHE_")
+}
 
 /// The stamp's file name, in the output dir of a package and profile.
 const STAMP: &str = ".xtask-fresh.json";
@@ -66,7 +105,7 @@ pub fn inputs_key(ws: &Workspace, rustc: &str) -> Key {
                 v.to_string_lossy().into_owned(),
             )
         })
-        .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
+        .filter(|(k, _)| affects_builds(k))
         .collect();
     env.sort();
     let mut files: Vec<PathBuf> = vec![ws.root_manifest()];
@@ -107,6 +146,11 @@ struct Stamp {
     /// When the build that wrote the outputs started, ns since the epoch.
     started_ns: u128,
     outputs: Vec<Output>,
+    /// The variables the build read itself, with their values then: those
+    /// its build scripts declared (`rerun-if-env-changed`) and those rustc
+    /// saw read by `env!`/`option_env!` (`# env-dep:` in its dep-info).
+    #[serde(default)]
+    env: Vec<(String, Option<String>)>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -155,6 +199,9 @@ pub fn is_fresh(dir: &Path, outputs: &[PathBuf], key: &str) -> bool {
     if stamp.key != key || stamp.outputs.len() != outputs.len() {
         return false;
     }
+    if !stamp.env.iter().all(|(k, v)| std::env::var(k).ok() == *v) {
+        return false;
+    }
     let outputs_unchanged = stamp
         .outputs
         .iter()
@@ -186,12 +233,71 @@ pub fn record(dir: &Path, outputs: &[PathBuf], key: &str, started_ns: u128) -> R
             })
         })
         .collect::<Vec<_>>();
+    let env = declared_env(dir)
+        .into_iter()
+        .map(|k| {
+            let v = std::env::var(&k).ok();
+            (k, v)
+        })
+        .collect();
     let stamp = Stamp {
         key: key.to_owned(),
         started_ns: started_ns.saturating_sub(margin_ns(&outputs)),
         outputs,
+        env,
     };
     write_atomic(&dir.join(STAMP), &serde_json::to_vec(&stamp)?)
+}
+
+/// The variables the build in `dir` (a profile dir) read itself: declared
+/// by a build script (`cargo:rerun-if-env-changed=V` in `build/*/output`)
+/// or read by `env!`/`option_env!` (`# env-dep:V` in rustc's dep-info,
+/// `deps/*.d`). Sorted, each once.
+fn declared_env(dir: &Path) -> Vec<String> {
+    let files = |sub: &str, keep: fn(&Path) -> bool| -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = entry.path();
+            if sub == "build" {
+                out.push(path.join("output"));
+            } else if keep(&path) {
+                out.push(path);
+            }
+        }
+        out
+    };
+    let mut names = Vec::new();
+    let is_dep_info = |p: &Path| p.extension().is_some_and(|e| e == "d");
+    for file in files("build", |_| true)
+        .into_iter()
+        .chain(files("deps", is_dep_info))
+    {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        names.extend(env_names(&text));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The variable names a build script's output or a dep-info file declares.
+fn env_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line
+                .strip_prefix("cargo::rerun-if-env-changed=")
+                .or_else(|| line.strip_prefix("cargo:rerun-if-env-changed="))
+                .or_else(|| line.strip_prefix("# env-dep:"))?;
+            let name = rest.split('=').next()?.trim();
+            (!name.is_empty()).then(|| name.to_owned())
+        })
+        .collect()
 }
 
 /// Forgets the stamp, before a build that may fail halfway.
@@ -240,6 +346,52 @@ fn split_rule(line: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_variables_that_can_change_a_build_are_in_the_key() {
+        for name in [
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+            "CARGO_PROFILE_RELEASE_LTO",
+            "RUSTC_WRAPPER",
+            "RUSTC_BOOTSTRAP",
+            "CC",
+            "CFLAGS_wasm32_wasip1",
+            "TARGET_CC",
+            "HOST_CXXFLAGS",
+            "SCCACHE_BASEDIRS",
+            "LIBCLANG_PATH",
+        ] {
+            assert!(affects_builds(name), "{name}");
+        }
+        for name in [
+            "TERM",
+            "FOO",
+            "PWD",
+            "SHLVL",
+            "_",
+            "HOME",
+            "CI",
+            "CCACHE_DIR",
+            "CFLAGSX",
+        ] {
+            assert!(!affects_builds(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn declared_variables_come_from_build_script_output_and_env_dep_lines() {
+        let text = "cargo:rerun-if-changed=build.rs\n\
+                    cargo:rerun-if-env-changed=TINY_FLAVOUR\n\
+                    cargo::rerun-if-env-changed=OTHER\n\
+                    # env-dep:CARGO_PKG_NAME=app\n\
+                    # env-dep:UNSET\n\
+                    /a/src/main.rs:\n";
+        assert_eq!(
+            env_names(text),
+            ["TINY_FLAVOUR", "OTHER", "CARGO_PKG_NAME", "UNSET"]
+        );
+    }
 
     #[test]
     fn dep_info_lists_every_input_and_unescapes_spaces() {

@@ -59,7 +59,7 @@ impl Budgets {
         let by_percent = self
             .max_growth_percent
             .map(|pct| (base as f64 * (1.0 + pct / 100.0)).floor() as u64);
-        let by_bytes = self.max_growth_bytes.map(|b| base + b);
+        let by_bytes = self.max_growth_bytes.map(|b| base.saturating_add(b));
         by_percent.max(by_bytes)
     }
 
@@ -176,11 +176,11 @@ pub fn check_budgets(
     let mut out = Vec::new();
     for (a, id) in report.artifacts.iter().zip(&ids) {
         let delta = baseline.and_then(|b| b.delta(id, a.sizes.bytes));
+        // Saturating: a trailer may say any size (see `parse_trailers`).
         let accepted_here: u64 = accepted
             .iter()
             .filter(|x| x.covers(&a.package, id))
-            .map(|x| x.bytes)
-            .sum();
+            .fold(0u64, |sum, x| sum.saturating_add(x.bytes));
         let mut push = |limit_name, measured, limit, accepted| {
             if measured > limit {
                 out.push(Violation {
@@ -206,7 +206,7 @@ pub fn check_budgets(
                 push(
                     "growth",
                     a.sizes.bytes,
-                    limit + accepted_here,
+                    limit.saturating_add(accepted_here),
                     accepted_here,
                 );
             }
@@ -261,11 +261,44 @@ pub fn parse_acceptance(value: &str) -> Result<(String, u64, String)> {
     if reason.is_empty() {
         bail!("no reason: {FORMAT}");
     }
+    // `as` saturates: a size past u64 is u64::MAX, which parse_trailers
+    // reports as out of range.
     Ok((
         target.to_owned(),
         (number * scale).round() as u64,
         reason.to_owned(),
     ))
+}
+
+/// A warning, naming its commit, for each acceptance whose target is
+/// neither a package nor an artifact id of `report`: a typo that would
+/// otherwise accept nothing in silence.
+pub fn unknown_targets(accepted: &[Acceptance], report: &Report) -> Vec<String> {
+    let mut packages: Vec<&str> = report
+        .artifacts
+        .iter()
+        .map(|a| a.package.as_str())
+        .collect();
+    packages.sort();
+    packages.dedup();
+    accepted
+        .iter()
+        .filter(|x| {
+            !report
+                .artifacts
+                .iter()
+                .any(|a| x.target == a.package || x.target == a.id())
+        })
+        .map(|x| {
+            format!(
+                "commit {}: `{TRAILER}: {} …` names no package or artifact id of this \
+                 measurement, so it accepts nothing; packages: {}",
+                x.commit,
+                x.target,
+                packages.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// The acceptances in `log`: one line per commit, its short hash, a NUL,
@@ -284,12 +317,21 @@ pub fn parse_trailers(log: &str) -> (Vec<Acceptance>, Vec<String>) {
             .filter(|v| !v.is_empty())
         {
             match parse_acceptance(value) {
-                Ok((target, bytes, reason)) => accepted.push(Acceptance {
-                    target,
-                    bytes,
-                    reason,
-                    commit: commit.to_owned(),
-                }),
+                Ok((target, bytes, reason)) => {
+                    if bytes == u64::MAX {
+                        warnings.push(format!(
+                            "commit {commit}: `{TRAILER}: {value}`: the size is out of range; \
+                             counted as {} ({bytes} B)",
+                            human_bytes(bytes)
+                        ));
+                    }
+                    accepted.push(Acceptance {
+                        target,
+                        bytes,
+                        reason,
+                        commit: commit.to_owned(),
+                    })
+                }
                 Err(e) => warnings.push(format!(
                     "commit {commit}: ignoring `{TRAILER}: {value}`: {e}"
                 )),
@@ -320,6 +362,50 @@ mod tests {
 
     const DEMO: &str = "wasm-demo/wasm/release/opt";
     const RLIB: &str = "cortex-core/rlib/release/raw";
+
+    #[test]
+    fn a_huge_accepted_size_saturates_and_warns_instead_of_overflowing() {
+        let log = "abc1234\0wasm-demo +99999999999999999999 MiB, huge\u{1}wasm-demo +1 KiB, more\n";
+        let (accepted, warnings) = parse_trailers(log);
+        assert_eq!(accepted[0].bytes, u64::MAX);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("abc1234") && warnings[0].contains("out of range"),
+            "{warnings:?}"
+        );
+        let budgets: Budgets = serde_json::from_value(serde_json::json!({
+            "max-growth-bytes": u64::MAX, "max-growth-percent": 5.0
+        }))
+        .unwrap();
+        let base = report(vec![artifact(DEMO, 1000, 500)]);
+        let now = report(vec![artifact(DEMO, u64::MAX, 500)]);
+        // Neither the limit nor the accepted sum overflows.
+        let violations = check_budgets(&now, Some(&base), &budgets, &accepted).unwrap();
+        assert!(
+            violations.iter().all(|v| v.limit_name != "growth"),
+            "{violations:?}"
+        );
+    }
+
+    #[test]
+    fn an_acceptance_naming_nothing_here_is_warned_with_its_commit() {
+        let (accepted, _) = parse_trailers(
+            "abc1234\0wasm-dmeo +1 KiB, typo\u{1}wasm-demo +1 KiB, fine\u{1}\
+             wasm-demo/wasm/release/opt +1 KiB, by id\n",
+        );
+        let now = report(vec![artifact(DEMO, 1000, 500), artifact(RLIB, 10, 5)]);
+        let warnings = unknown_targets(&accepted, &now);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("abc1234"), "{warnings:?}");
+        assert!(
+            warnings[0].contains("`Size-Accepted: wasm-dmeo"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[0].contains("cortex-core, wasm-demo"),
+            "{warnings:?}"
+        );
+    }
 
     fn budgets(toml_text: &str) -> Budgets {
         let table: toml::Table = toml::from_str(toml_text).unwrap();

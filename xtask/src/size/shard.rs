@@ -95,6 +95,47 @@ pub fn merge(reports: &[(String, Report)]) -> Result<Report> {
     Ok(merged)
 }
 
+/// Each shard report holds exactly the packages its shard measures in a
+/// workspace whose wasm packages are `packages`: a report with a package
+/// emptied out, or measured at another split, would otherwise gate less
+/// than the whole. Whole (unsharded) reports are not checked.
+pub fn check_split(reports: &[(String, Report)], packages: &[String]) -> Result<()> {
+    for (name, r) in reports {
+        let Some(shard) = r.shard else { continue };
+        let want = shard.select(packages.to_vec(), |p| p.as_str());
+        let mut have: Vec<String> = r.artifacts.iter().map(|a| a.package.clone()).collect();
+        have.sort();
+        have.dedup();
+        if have == want {
+            continue;
+        }
+        let missing: Vec<&str> = want
+            .iter()
+            .filter(|p| !have.contains(p))
+            .map(String::as_str)
+            .collect();
+        let extra: Vec<&str> = have
+            .iter()
+            .filter(|p| !want.contains(p))
+            .map(String::as_str)
+            .collect();
+        let list = |v: &[&str]| match v {
+            [] => "none".to_owned(),
+            some => some.join(", "),
+        };
+        bail!(
+            "--merge: {name} is shard {shard}, which measures {} in this workspace, but it \
+             holds {} (missing: {}; not its own: {}); measure it again with `cargo xtask \
+             size-report --shard {shard}` at this commit",
+            list(&want.iter().map(String::as_str).collect::<Vec<_>>()),
+            list(&have.iter().map(String::as_str).collect::<Vec<_>>()),
+            list(&missing),
+            list(&extra)
+        );
+    }
+    Ok(())
+}
+
 /// With shard reports, every shard of one count exactly once.
 fn check_shards(reports: &[(String, Report)]) -> Result<()> {
     let sharded: Vec<(&str, Shard)> = reports
@@ -213,6 +254,36 @@ mod tests {
         let mut bad = serde_json::to_value(&r).unwrap();
         bad["shard"] = "3/2".into();
         assert!(serde_json::from_value::<Report>(bad).is_err());
+    }
+
+    #[test]
+    fn a_shard_that_lost_or_gained_a_package_is_refused_naming_it() {
+        let whole = whole();
+        let packages: Vec<String> = vec!["cortex-core".into(), "wasm-demo".into()];
+        let shards: Vec<Report> = (1..=2)
+            .map(|i| shard_of(&whole, Shard { index: i, count: 2 }))
+            .collect();
+        check_split(&named(shards.clone()), &packages).unwrap();
+        // Shard 2/2 (wasm-demo) with its artifacts emptied, as a broken CI
+        // job or a hand-edited file would leave it.
+        let mut emptied = shards.clone();
+        emptied[1].artifacts.clear();
+        emptied[1].attribution.clear();
+        let err = check_split(&named(emptied), &packages)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("shard2.json") && err.contains("missing: wasm-demo"),
+            "{err}"
+        );
+        // One holding another shard's package.
+        let mut swapped = shards;
+        let theirs = swapped[1].artifacts.clone();
+        swapped[0].artifacts.extend(theirs);
+        let err = check_split(&named(swapped), &packages)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not its own: wasm-demo"), "{err}");
     }
 
     #[test]
