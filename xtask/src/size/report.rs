@@ -214,6 +214,25 @@ pub mod tests {
     const DEMO: &str = "wasm-demo/wasm/release/opt";
 
     #[test]
+    fn an_old_baseline_without_the_stable_std_twin_loads_and_the_twin_round_trips() {
+        // A baseline written before the size-first std: no twin.
+        let old = r#"{"rustc":"r","commit":"d3f02d6","artifacts":[{"package":"wasm-demo",
+            "kind":"wasm","profile":"release","stage":"opt","path":"p","bytes":116997,
+            "gzip_bytes":52183,"brotli_bytes":44975}]}"#;
+        let report: Report = serde_json::from_str(old).unwrap();
+        assert_eq!(report.artifact(DEMO).unwrap().sizes.bytes, 116_997);
+        assert_eq!(
+            report.delta("wasm-demo/wasm/release-stable-std/opt", 1),
+            None
+        );
+        let twin = measured("wasm-demo/wasm/release-stable-std/opt", 116_997, 52_183);
+        assert_eq!(twin.profile, Profile::ReleaseStableStd);
+        let json = serde_json::to_value(&twin).unwrap();
+        assert_eq!(json["profile"], "release-stable-std");
+        assert_eq!(serde_json::from_value::<Measured>(json).unwrap(), twin);
+    }
+
+    #[test]
     fn attribution_keeps_the_biggest_functions_with_one_name_summed() {
         let f = |name: &str, bytes| FunctionSize {
             name: name.into(),
