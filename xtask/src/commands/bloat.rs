@@ -369,7 +369,7 @@ fn write_treemap(
             treemap::package_baseline(ws, package)?,
         ),
     };
-    let mut t = treemap::of(&title, a, baseline.as_ref());
+    let mut t = treemap::of(&title, a, baseline.as_ref(), &ws.budgets()?);
     if let Some(named) = named {
         let r = with_retained(a, named, &named.graph.dominators());
         treemap::set_retained(&mut t, &r);

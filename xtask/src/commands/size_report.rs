@@ -301,6 +301,7 @@ fn conclude(
         report,
         baseline,
         &compared.note,
+        &budgets,
     )?);
     let entry = match args.record {
         true => Some(reports::history_entry(sh, &ws.root, report)?),

@@ -14,6 +14,7 @@ use crate::ops::setup;
 use crate::ops::workspace::Workspace;
 use crate::size::artifact::{artifact_id, Kind, Profile, Stage};
 use crate::size::attribution::{attribute, Attribution};
+use crate::size::budgets::Budgets;
 use crate::size::callgraph::{self, Mode};
 use crate::size::report::{Attributed, Report};
 use crate::size::retained::{with_retained, Named};
@@ -52,14 +53,21 @@ pub fn package_baseline(ws: &Workspace, package: &str) -> Result<Option<(String,
         .map(|a| (note, a)))
 }
 
-/// The treemap of `a`, coloured against `baseline` if given.
-pub fn of(title: &str, a: &Attribution, baseline: Option<&(String, Attributed)>) -> Treemap {
+/// The treemap of `a`, coloured against `baseline` if given, a change
+/// that is noise to `budgets` as unchanged.
+pub fn of(
+    title: &str,
+    a: &Attribution,
+    baseline: Option<&(String, Attributed)>,
+    budgets: &Budgets,
+) -> Treemap {
     model(
         title,
         a,
         baseline.map(|(note, attributed)| Baseline {
             note: note.clone(),
             attributed,
+            budgets,
         }),
     )
 }
@@ -74,6 +82,7 @@ pub fn write_reports(
     report: &Report,
     baseline: Option<&Report>,
     note: &str,
+    budgets: &Budgets,
 ) -> Result<Vec<PathBuf>> {
     let packages: Vec<&str> = report
         .attribution
@@ -105,6 +114,11 @@ pub fn write_reports(
             a.artifact.as_bytes(),
             &identity,
             &serde_json::to_vec(&base)?,
+            format!(
+                "{:?} {:?}",
+                budgets.min_delta_bytes, budgets.min_delta_percent
+            )
+            .as_bytes(),
             artifacts::program_identity().as_bytes(),
         ]);
         let cached = artifacts::size_cache_dir(ws).join(format!("treemap-{key}.html"));
@@ -121,7 +135,7 @@ pub fn write_reports(
                 let attribution = attribute(&bytes, &a.file)?;
                 let named = Named::new(callgraph::graph(&bytes, Mode::SeeThrough)?, &attribution);
                 let retained = with_retained(&attribution, &named, &named.graph.dominators());
-                let mut t = of(&a.artifact, &attribution, base.as_ref());
+                let mut t = of(&a.artifact, &attribution, base.as_ref(), budgets);
                 set_retained(&mut t, &retained);
                 let html = page(&t).into_bytes();
                 if std::fs::create_dir_all(cached.parent().expect("in the cache dir")).is_ok() {
@@ -262,7 +276,8 @@ mod tests {
             .find(|c| c.name == "tally")
             .unwrap()
             .bytes += 64;
-        let mut t = of("tiny.wasm", &a, Some(&base));
+        let budgets = Budgets::from_metadata(&serde_json::Value::Null).unwrap();
+        let mut t = of("tiny.wasm", &a, Some(&base), &budgets);
         // Retained sizes, as the dominator analysis will give them: shown
         // on hover for these two, and for nothing else.
         t.crates[0].retained = Some(t.crates[0].bytes + 1234);
@@ -304,7 +319,8 @@ mod tests {
     #[ignore = "browser: `cargo xtask test` runs it in a step of its own, after installing Chromium"]
     fn browser_check_catches_a_wrong_layout_and_a_script_error() {
         let a = tiny_wasm();
-        let t = of("tiny.wasm", &a, None);
+        let budgets = Budgets::from_metadata(&serde_json::Value::Null).unwrap();
+        let t = of("tiny.wasm", &a, None, &budgets);
         let dir = tempfile::tempdir().unwrap();
         let sh = Shell::new().unwrap();
 
@@ -380,7 +396,8 @@ mod tests {
             crates,
             data: vec![],
         };
-        let t = of("big.wasm", &a, None);
+        let budgets = Budgets::from_metadata(&serde_json::Value::Null).unwrap();
+        let t = of("big.wasm", &a, None, &budgets);
         let drawn = t
             .crates
             .iter()

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::size::attribution::{Attribution, DATA};
+use crate::size::budgets::Budgets;
 use crate::size::report::Attributed;
 use crate::size::retained::RetainedAttribution;
 use layout::{squarify, Rect};
@@ -125,6 +126,10 @@ pub enum Change {
 pub struct Baseline<'a> {
     pub note: String,
     pub attributed: &'a Attributed,
+    /// Whose noise thresholds (`min-delta-bytes`, `min-delta-percent`)
+    /// colour a change too small for the gate as unchanged: red on the
+    /// page means what a grower means in the table.
+    pub budgets: &'a Budgets,
 }
 
 /// Fills in the retained sizes the call graph gives: each crate's (what the
@@ -169,7 +174,9 @@ pub fn model(title: &str, a: &Attribution, baseline: Option<Baseline<'_>>) -> Tr
         e.0 += d.bytes;
         e.1 += 1;
     }
-    let compare = baseline.as_ref().map(|b| Compare::new(b.attributed));
+    let compare = baseline
+        .as_ref()
+        .map(|b| Compare::new(b.attributed, b.budgets));
     let mut crates: Vec<Block> = a
         .crates
         .iter()
@@ -242,11 +249,13 @@ struct Compare<'a> {
     functions: HashMap<&'a str, u64>,
     /// The smallest function the baseline kept, when it kept only the biggest.
     cutoff: Option<u64>,
+    budgets: &'a Budgets,
 }
 
 impl<'a> Compare<'a> {
-    fn new(b: &'a Attributed) -> Self {
+    fn new(b: &'a Attributed, budgets: &'a Budgets) -> Self {
         Self {
+            budgets,
             crates: b
                 .crates
                 .iter()
@@ -268,7 +277,7 @@ impl<'a> Compare<'a> {
         block.base = base;
         block.change = Some(match base {
             None => Change::New,
-            Some(b) => by_delta(block.bytes, b),
+            Some(b) => self.by_delta(block.bytes, b),
         });
         for item in &mut block.items {
             item.change = Some(if base.is_none() {
@@ -278,7 +287,7 @@ impl<'a> Compare<'a> {
                 Change::Unlisted
             } else if let Some(&b) = self.functions.get(item.name.as_str()) {
                 item.base = Some(b);
-                by_delta(item.bytes, b)
+                self.by_delta(item.bytes, b)
             } else {
                 match self.cutoff {
                     // Too small for the baseline's list either way.
@@ -293,11 +302,17 @@ impl<'a> Compare<'a> {
     }
 }
 
-fn by_delta(now: u64, base: u64) -> Change {
-    match now.cmp(&base) {
-        std::cmp::Ordering::Greater => Change::Grown,
-        std::cmp::Ordering::Less => Change::Shrunk,
-        std::cmp::Ordering::Equal => Change::Same,
+impl Compare<'_> {
+    /// Grown or shrunk, unless the change is noise to the gate.
+    fn by_delta(&self, now: u64, base: u64) -> Change {
+        if self.budgets.is_noise(base, now) {
+            return Change::Same;
+        }
+        match now.cmp(&base) {
+            std::cmp::Ordering::Greater => Change::Grown,
+            std::cmp::Ordering::Less => Change::Shrunk,
+            std::cmp::Ordering::Equal => Change::Same,
+        }
     }
 }
 

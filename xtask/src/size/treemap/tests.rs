@@ -173,6 +173,56 @@ fn a_crate_with_many_functions_keeps_the_biggest_and_one_rest() {
     assert_eq!(sum, t.crates[0].bytes);
 }
 
+/// Budgets without noise thresholds: every byte of change counts.
+fn no_noise() -> Budgets {
+    Budgets::from_metadata(&serde_json::Value::Null).unwrap()
+}
+
+/// The gate's noise thresholds colour the page too: a change the table
+/// would not list as a grower is not red (or green) on the page.
+#[test]
+fn a_change_below_the_gates_noise_thresholds_is_coloured_unchanged() {
+    let now = sample();
+    let mut base = Attributed::new("x/wasm/release/opt", now.clone(), 100);
+    // regex 40 B bigger now than in the baseline, and one of its
+    // functions 10 B bigger: noise under 64 B and 5%, not without them.
+    base.crates
+        .iter_mut()
+        .find(|c| c.name == "regex")
+        .unwrap()
+        .bytes -= 40;
+    let f = base
+        .functions
+        .iter_mut()
+        .find(|f| f.krate == "regex")
+        .unwrap();
+    f.bytes -= 10;
+    let name = f.name.clone();
+    let colours = |budgets: &Budgets| {
+        let t = model(
+            "t.wasm",
+            &now,
+            Some(Baseline {
+                note: String::new(),
+                attributed: &base,
+                budgets,
+            }),
+        );
+        let regex = t.crates.iter().find(|b| b.name == "regex").unwrap().clone();
+        let item = regex.items.iter().find(|i| i.name == name).unwrap().change;
+        (regex.change, item)
+    };
+    let gate: Budgets = serde_json::from_value(serde_json::json!({
+        "min-delta-bytes": 64, "min-delta-percent": 5.0
+    }))
+    .unwrap();
+    assert_eq!(colours(&gate), (Some(Change::Same), Some(Change::Same)));
+    assert_eq!(
+        colours(&no_noise()),
+        (Some(Change::Grown), Some(Change::Grown))
+    );
+}
+
 #[test]
 fn colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say() {
     let now = sample();
@@ -214,6 +264,7 @@ fn colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say() {
         Some(Baseline {
             note: "reports/size-baseline.json".into(),
             attributed: &base,
+            budgets: &no_noise(),
         }),
     );
     assert_eq!(t.compared.as_deref(), Some("reports/size-baseline.json"));
@@ -249,6 +300,7 @@ fn colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say() {
         Some(Baseline {
             note: String::new(),
             attributed: &base,
+            budgets: &no_noise(),
         }),
     );
     let regex = &t.crates[0];
@@ -262,6 +314,7 @@ fn colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say() {
         Some(Baseline {
             note: String::new(),
             attributed: &complete,
+            budgets: &no_noise(),
         }),
     );
     let regex = &t.crates[0];
