@@ -2685,6 +2685,77 @@ fn fresh_builds_start_no_cargo_and_an_edit_builds_again() {
     );
 }
 
+/// A path dependency outside the workspace whose manifest turns a feature
+/// on: the build is not fresh, even with the manifest's time backdated
+/// before the build (only its content says it changed).
+#[test]
+fn a_path_dependency_outside_the_workspace_is_part_of_freshness() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    write_tiny_workspace(&ws, "tiny-outside");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(outside.join("src")).unwrap();
+    let manifest = |default: &str| {
+        format!(
+            "[package]\nname = \"outside\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+             [features]\ndefault = [{default}]\nbig = []\n"
+        )
+    };
+    std::fs::write(outside.join("Cargo.toml"), manifest("")).unwrap();
+    std::fs::write(
+        outside.join("src/lib.rs"),
+        "pub fn word() -> &'static str {\n    if cfg!(feature = \"big\") { \"feature-big-on\" } \
+         else { \"feature-big-off\" }\n}\n",
+    )
+    .unwrap();
+    let app = std::fs::read_to_string(ws.join("app/Cargo.toml")).unwrap();
+    std::fs::write(
+        ws.join("app/Cargo.toml"),
+        app.replace(
+            "[package.metadata.cortex]",
+            "[dependencies]\noutside = { path = \"../../outside\" }\n\n[package.metadata.cortex]",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("app/src/main.rs"),
+        "fn main() {\n    println!(\"{}\", outside::word());\n}\n",
+    )
+    .unwrap();
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let backdate = |path: &Path| {
+        let f = std::fs::File::options().append(true).open(path).unwrap();
+        f.set_modified(past).unwrap();
+    };
+    for file in ["Cargo.toml", "app/Cargo.toml", "app/src/main.rs"] {
+        backdate(&ws.join(file));
+    }
+    backdate(&outside.join("Cargo.toml"));
+    backdate(&outside.join("src/lib.rs"));
+    let build = || {
+        let out = run(xtask(&["build-wasm", "--release"])
+            .current_dir(&ws)
+            .env("CARGO_TARGET_DIR", dir.path().join("target")));
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let wasm = dir
+        .path()
+        .join("target/wasm/tiny-outside/wasm32-wasip1/release/tiny-outside.wasm");
+    let has = |word: &[u8]| {
+        let bytes = std::fs::read(&wasm).unwrap();
+        bytes.windows(word.len()).any(|w| w == word)
+    };
+    build();
+    assert!(build().contains("1 of 1 builds fresh"));
+    assert!(has(b"feature-big-off"));
+    std::fs::write(outside.join("Cargo.toml"), manifest("\"big\"")).unwrap();
+    backdate(&outside.join("Cargo.toml"));
+    let after = build();
+    assert!(!after.contains("builds fresh"), "{after}");
+    assert!(has(b"feature-big-on"), "the build saw the feature");
+}
+
 /// Built at one commit, then an older one checked out (a clean tree):
 /// `--no-build --record` must not file the newer build's bytes as the
 /// older commit's; a plain `--no-build` measures, with a warning.

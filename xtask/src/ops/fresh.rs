@@ -151,6 +151,12 @@ struct Stamp {
     /// saw read by `env!`/`option_env!` (`# env-dep:` in its dep-info).
     #[serde(default)]
     env: Vec<(String, Option<String>)>,
+    /// The manifest of every local package whose sources the build read,
+    /// with its content hash: path dependencies outside the workspace and
+    /// `[patch]` path crates too, whose manifests (features, say) are in
+    /// no other part of the key.
+    #[serde(default)]
+    manifests: Vec<(PathBuf, String)>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -202,6 +208,13 @@ pub fn is_fresh(dir: &Path, outputs: &[PathBuf], key: &str) -> bool {
     if !stamp.env.iter().all(|(k, v)| std::env::var(k).ok() == *v) {
         return false;
     }
+    if !stamp
+        .manifests
+        .iter()
+        .all(|(path, hash)| file_hash(path) == *hash)
+    {
+        return false;
+    }
     let outputs_unchanged = stamp
         .outputs
         .iter()
@@ -240,13 +253,63 @@ pub fn record(dir: &Path, outputs: &[PathBuf], key: &str, started_ns: u128) -> R
             (k, v)
         })
         .collect();
+    // A manifest written since the build started may not be what it read:
+    // recorded as unknown, so the next run asks cargo.
+    let manifests = local_manifests(&outputs)
+        .into_iter()
+        .map(|m| {
+            let hash = match modified_ns(&m) {
+                Some((_, at)) if at < started_ns => file_hash(&m),
+                _ => String::new(),
+            };
+            (m, hash)
+        })
+        .collect();
     let stamp = Stamp {
         key: key.to_owned(),
         started_ns: started_ns.saturating_sub(margin_ns(&outputs)),
         outputs,
         env,
+        manifests,
     };
     write_atomic(&dir.join(STAMP), &serde_json::to_vec(&stamp)?)
+}
+
+/// A file's content hash; empty for a file that cannot be read, which a
+/// later check then sees as changed once it can.
+fn file_hash(path: &Path) -> String {
+    std::fs::read(path)
+        .map(|b| content_hash(&[&b]))
+        .unwrap_or_default()
+}
+
+/// The manifest of each local package whose sources the dep-info of
+/// `outputs` lists: for each source, the nearest `Cargo.toml` above it.
+fn local_manifests(outputs: &[Output]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for out in outputs {
+        let Ok(dep_info) = std::fs::read_to_string(out.path.with_extension("d")) else {
+            continue;
+        };
+        for input in dep_info_inputs(&dep_info) {
+            if let Some(dir) = input.parent() {
+                if !dirs.iter().any(|d| d == dir) {
+                    dirs.push(dir.to_owned());
+                }
+            }
+        }
+    }
+    let mut manifests: Vec<PathBuf> = dirs
+        .iter()
+        .filter_map(|dir| {
+            dir.ancestors()
+                .map(|a| a.join("Cargo.toml"))
+                .find(|m| m.is_file())
+        })
+        .collect();
+    manifests.sort();
+    manifests.dedup();
+    manifests
 }
 
 /// The variables the build in `dir` (a profile dir) read itself: declared
