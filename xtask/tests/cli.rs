@@ -940,6 +940,26 @@ fn corrupt_history_is_named_by_line_and_kept() {
     assert!(std::fs::read_to_string(&history)
         .unwrap()
         .ends_with("not json\n"));
+    // Nothing else was rewritten either: the last good reports stay.
+    assert_old_files_intact(reports.path());
+}
+
+/// A report path that is a directory fails the run before it measures or
+/// writes anything, in one line, leaving the other reports as they were.
+#[test]
+fn a_report_path_that_is_a_directory_fails_before_writing_anything() {
+    for name in ["size.md", "history.jsonl", "size-treemap.html"] {
+        let reports = tempfile::tempdir().unwrap();
+        std::fs::write(reports.path().join("size.json"), "old report").unwrap();
+        std::fs::create_dir(reports.path().join(name)).unwrap();
+        let out = run(xtask(&["size-report", "--no-build", "--reports-dir"]).arg(reports.path()));
+        assert_could_not_run(&out, &[name, "is a directory"]);
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert_eq!(
+            std::fs::read_to_string(reports.path().join("size.json")).unwrap(),
+            "old report"
+        );
+    }
 }
 
 // ---- run-wasm: the embedded runtime end to end ----------------------------

@@ -23,6 +23,7 @@ use crate::size::history::{Entry, HISTORY_FILE};
 use crate::size::render::{accepted_lines, markdown, section_table, size_table, std_savings};
 use crate::size::report::Report;
 use crate::size::shard::{self, Shard};
+use crate::size::treemap::report_file_names;
 use crate::util::files::{check_output, write_atomic};
 use crate::util::git;
 use crate::util::table::print_report;
@@ -176,6 +177,10 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         protected.extend(args.merge.iter().cloned());
         check_output("--comment", file, &protected)?;
     }
+    // Before measuring: a report path that is a directory, or a damaged
+    // history, fails now, not after the build with half the reports new.
+    let packages: Vec<&str> = ws.wasm_packages().iter().map(|p| p.name.as_str()).collect();
+    reports::check_report_paths(&dir, &report_file_names(&packages))?;
     if args.no_build && merged.is_none() {
         // The outputs must be of this tree: else the figures (and a
         // history line) would be another commit's.
@@ -292,10 +297,14 @@ fn conclude(
         &growers_text,
     );
     let json = serde_json::to_string_pretty(report)? + "\n";
-    write_atomic(&dir.join("size.json"), json.as_bytes())?;
-    write_atomic(&dir.join("size.md"), md.as_bytes())?;
-    let mut wrote = vec![dir.join("size.md"), dir.join("size.json")];
-    wrote.extend(treemap::write_reports(
+    // Every file is made first, then all are written as one step: a run
+    // that fails on the way (a damaged history, an unwritable page) leaves
+    // the last good reports as they were.
+    let mut files = vec![
+        (dir.join("size.md"), md.clone().into_bytes()),
+        (dir.join("size.json"), json.clone().into_bytes()),
+    ];
+    files.extend(treemap::report_pages(
         ws,
         dir,
         report,
@@ -307,11 +316,7 @@ fn conclude(
         true => Some(reports::history_entry(sh, &ws.root, report)?),
         false => None,
     };
-    wrote.extend(reports::update(dir, entry.clone(), &budgets)?);
-    reports::append_step_summary(&md)?;
-    if let (Some(remote), Some(entry)) = (&args.publish, entry) {
-        publish::publish(sh, ws, remote, entry, &budgets)?;
-    }
+    files.extend(reports::prepare_update(dir, entry.clone(), &budgets)?);
     if let Some(file) = &args.comment {
         let gate = Gate {
             report,
@@ -321,8 +326,12 @@ fn conclude(
             growers: &growers_text,
             compared: compared.note.as_str(),
         };
-        write_atomic(file, comment(&gate, GITHUB_LIMIT).as_bytes())?;
-        wrote.push(file.clone());
+        files.push((file.clone(), comment(&gate, GITHUB_LIMIT).into_bytes()));
+    }
+    let wrote = reports::write_all(files)?;
+    reports::append_step_summary(&md)?;
+    if let (Some(remote), Some(entry)) = (&args.publish, entry) {
+        publish::publish(sh, ws, remote, entry, &budgets)?;
     }
 
     let text = format!(

@@ -151,19 +151,68 @@ pub fn history_entry(sh: &Shell, root: &Path, report: &Report) -> Result<Entry> 
 /// beside it. Returns the files written. The caller holds the lock of that
 /// directory (or owns it alone).
 pub fn update(reports_dir: &Path, entry: Option<Entry>, budgets: &Budgets) -> Result<Vec<PathBuf>> {
+    write_all(prepare_update(reports_dir, entry, budgets)?)
+}
+
+/// What [`update`] would write, and where, written nowhere yet: a caller
+/// that writes several reports first prepares them all, so that a failure
+/// leaves every old one as it was.
+pub fn prepare_update(
+    reports_dir: &Path,
+    entry: Option<Entry>,
+    budgets: &Budgets,
+) -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let path = reports_dir.join(HISTORY_FILE);
-    let mut written = Vec::new();
+    let mut files = Vec::new();
+    let mut entries = load_history(&path)?;
     if let Some(entry) = entry {
-        record(&path, entry)?;
-        written.push(path.clone());
+        history::insert(&mut entries, entry)?;
+        files.push((path.clone(), history::to_jsonl(&entries)?.into_bytes()));
     }
-    let entries = load_history(&path)?;
     if chartable(&entries) {
         let chart = reports_dir.join(CHART_FILE);
-        write_atomic(&chart, render_svg(&entries, budgets)?.as_bytes())?;
-        written.push(chart);
+        files.push((chart, render_svg(&entries, budgets)?.into_bytes()));
+    }
+    Ok(files)
+}
+
+/// Writes each file (atomically) and returns their paths.
+pub fn write_all(files: Vec<(PathBuf, Vec<u8>)>) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (path, bytes) in files {
+        write_atomic(&path, &bytes)?;
+        written.push(path);
     }
     Ok(written)
+}
+
+/// The files size-report writes into the reports dir `dir` (the pages of
+/// the treemap are named by `treemap::report_file_names`): checked before
+/// measuring, so that one that is a directory fails the run before it
+/// writes anything; and the history is read, so a damaged one does too.
+pub fn check_report_paths(dir: &Path, pages: &[String]) -> Result<()> {
+    let names = [
+        "size.json",
+        "size.md",
+        HISTORY_FILE,
+        CHART_FILE,
+        "size-baseline.json",
+    ];
+    let paths = names
+        .iter()
+        .map(|n| dir.join(n))
+        .chain(pages.iter().map(|p| dir.join(p)));
+    for path in paths {
+        if path.is_dir() {
+            bail!(
+                "{} is a directory, where size-report writes a file; move it away, or pass \
+                 --reports-dir",
+                path.display()
+            );
+        }
+    }
+    load_history(&dir.join(HISTORY_FILE))?;
+    Ok(())
 }
 
 /// Appends `markdown` to GitHub's step summary when running under Actions.

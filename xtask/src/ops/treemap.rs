@@ -72,18 +72,18 @@ pub fn of(
     )
 }
 
-/// size-report's pages: one per shipped `.wasm` that has an attribution,
-/// in `dir`, named by [`report_file_names`], coloured against the same
-/// artifact in `baseline`. The full attribution is read again from the
-/// file the report names (the report keeps only the biggest functions).
-pub fn write_reports(
+/// size-report's pages, to write: one per shipped `.wasm` that has an
+/// attribution, in `dir`, named by [`report_file_names`], coloured against
+/// the same artifact in `baseline`. The full attribution is read again from
+/// the file the report names (the report keeps only the biggest functions).
+pub fn report_pages(
     ws: &Workspace,
     dir: &Path,
     report: &Report,
     baseline: Option<&Report>,
     note: &str,
     budgets: &Budgets,
-) -> Result<Vec<PathBuf>> {
+) -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let packages: Vec<&str> = report
         .attribution
         .iter()
@@ -145,8 +145,7 @@ pub fn write_reports(
                 html
             }
         };
-        write_atomic(&path, &html)?;
-        written.push(path);
+        written.push((path, html));
     }
     Ok(written)
 }
