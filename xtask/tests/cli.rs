@@ -487,6 +487,7 @@ fn workflows_pass_actionlint() {
     let workflows = workspace_root().join(".github/workflows");
     let out = run(Command::new(&bin)
         .arg(workflows.join("ci.yml"))
+        .arg(workflows.join("size-comment.yml"))
         .arg(workflows.join("size-matrix.yml")));
     assert!(
         out.status.success(),
@@ -2022,15 +2023,76 @@ fn failing_gate_says_what_keeps_a_new_crate() {
     );
 }
 
+fn workflow(file: &str) -> yaml_rust2::Yaml {
+    let text =
+        std::fs::read_to_string(workspace_root().join(".github/workflows").join(file)).unwrap();
+    yaml_rust2::YamlLoader::load_from_str(&text)
+        .unwrap()
+        .remove(0)
+}
+
+/// Least privilege: ci.yml's token reads only, pull requests included; the
+/// one job that writes (contents, for the history branch) runs on pushes
+/// to main only; the comment is posted by a workflow_run that has
+/// pull-requests: write and never checks out or runs the pull request's
+/// code, only downloads its artifact.
+#[test]
+fn workflows_give_write_access_only_where_nothing_of_a_pull_request_runs() {
+    let ci = workflow("ci.yml");
+    assert_eq!(ci["permissions"]["contents"].as_str(), Some("read"));
+    assert!(ci["permissions"]["pull-requests"].is_badvalue());
+    let jobs = ci["jobs"].as_hash().unwrap();
+    for (name, job) in jobs {
+        let name = name.as_str().unwrap();
+        let writes = job["permissions"]
+            .as_hash()
+            .is_some_and(|p| p.values().any(|v| v.as_str() == Some("write")));
+        if writes {
+            assert_eq!(name, "history", "job {name} gets a token that writes");
+            assert_eq!(job["if"].as_str(), Some("github.event_name == 'push'"));
+        }
+    }
+    // clippy and fmt run once, inside `cargo xtask test`.
+    let runs: Vec<&str> = ci["jobs"]["test"]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert!(
+        runs.iter()
+            .all(|r| !r.contains("cargo clippy") && !r.contains("cargo fmt")),
+        "{runs:?}"
+    );
+
+    let post = workflow("size-comment.yml");
+    assert!(post["on"]["workflow_run"]["workflows"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str() == Some("ci")));
+    assert_eq!(post["permissions"]["pull-requests"].as_str(), Some("write"));
+    assert!(post["permissions"]["contents"].is_badvalue());
+    for (_, job) in post["jobs"].as_hash().unwrap() {
+        for step in job["steps"].as_vec().unwrap() {
+            let uses = step["uses"].as_str().unwrap_or_default();
+            assert!(
+                !uses.starts_with("actions/checkout"),
+                "size-comment.yml checks out code"
+            );
+        }
+    }
+}
+
 /// The workflow step that posts the size comment, run with a stand-in `gh`
 /// that logs its calls: it creates the comment when none carries the
-/// marker, updates the one that does, and a token that cannot write (a
-/// fork's) warns without failing the job.
+/// marker, updates the one that does, a token that cannot write warns
+/// without failing the job, and a pull request number from the artifact
+/// that is not a number is refused before any call.
 #[test]
 fn workflow_comment_step_creates_updates_and_survives_a_read_only_token() {
-    let text = std::fs::read_to_string(workspace_root().join(".github/workflows/ci.yml")).unwrap();
-    let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
-    let script = docs[0]["jobs"]["test"]["steps"]
+    let docs = [workflow("size-comment.yml")];
+    let script = docs[0]["jobs"]["comment"]["steps"]
         .as_vec()
         .unwrap()
         .iter()
@@ -2051,12 +2113,14 @@ esac
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     write_script(&bin.join("gh"), stub);
-    std::fs::create_dir_all(dir.path().join("reports")).unwrap();
+    std::fs::create_dir_all(dir.path().join("size-comment")).unwrap();
     std::fs::write(
-        dir.path().join("reports/pr-comment.md"),
+        dir.path().join("size-comment/comment.md"),
         "<!-- cortex-size-report -->\nok\n",
     )
     .unwrap();
+    let pr_number = |n: &str| std::fs::write(dir.path().join("size-comment/pr-number"), n).unwrap();
+    pr_number("7\n");
     let step = |comments: &str, read_only: bool| {
         let log = dir.path().join("gh.log");
         let _ = std::fs::remove_file(&log);
@@ -2067,7 +2131,6 @@ esac
             .env("GH_LOG", &log)
             .env("GH_COMMENTS", comments)
             .env("GH_READ_ONLY", if read_only { "1" } else { "" })
-            .env("PR", "7")
             .env("REPO", "o/r")
             .output()
             .unwrap();
@@ -2076,7 +2139,7 @@ esac
     let (out, log) = step("", false);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        log.contains("--method POST repos/o/r/issues/7/comments -F body=@reports/pr-comment.md"),
+        log.contains("--method POST repos/o/r/issues/7/comments -F body=@size-comment/comment.md"),
         "{log}"
     );
     let (out, log) = step("4242\n", false);
@@ -2092,10 +2155,11 @@ esac
         stderr(&out)
     );
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        said.contains("::warning::") && said.contains("fork"),
-        "{said}"
-    );
+    assert!(said.contains("::warning::"), "{said}");
+    pr_number("7; rm -rf /\n");
+    let (out, log) = step("", false);
+    assert!(!out.status.success(), "a bad pull request number was used");
+    assert!(log.is_empty(), "gh was called: {log}");
 }
 
 // ---- size-report --backfill -----------------------------------------------
