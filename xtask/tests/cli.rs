@@ -2502,6 +2502,131 @@ fn a_second_build_into_another_target_dir_hits_the_redis_backed_cache() {
     );
 }
 
+/// sccache reads SCCACHE_BASEDIRS when its server starts. A server already
+/// running (started by an earlier build without it) kept what xtask sets
+/// from taking effect, so a second clone at another path missed. Now: with
+/// the user's own RUSTC_WRAPPER, the build says so in one line; with
+/// `--cache sccache`, xtask restarts the server with the checkout's base
+/// dirs.
+#[test]
+#[ignore = "end to end: `cargo xtask test` runs it with sccache and Redis installed"]
+fn a_running_sccache_server_without_our_base_dirs_is_restarted_or_named() {
+    let sccache = test_tool("XTASK_TEST_SCCACHE", "sccache");
+    let dir = tempfile::tempdir().unwrap();
+    let (_redis, port) = start_redis(dir.path());
+    let env = vec![
+        (
+            "SCCACHE_SERVER_UDS",
+            dir.path().join("sccache.sock").display().to_string(),
+        ),
+        (
+            "SCCACHE_REDIS_ENDPOINT",
+            format!("redis://127.0.0.1:{port}"),
+        ),
+        ("SCCACHE_DIR", dir.path().join("disk").display().to_string()),
+        ("SCCACHE_IDLE_TIMEOUT", "0".to_owned()),
+    ];
+    struct Stop<'a>(&'a Path, &'a [(&'a str, String)]);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new(self.0)
+                .arg("--stop-server")
+                .envs(self.1.iter().map(|(k, v)| (k, v)))
+                .output();
+        }
+    }
+    // Someone else's server, started first, without base dirs.
+    let start = Command::new(&sccache)
+        .arg("--start-server")
+        .env_remove("SCCACHE_BASEDIRS")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(start.status.success(), "{}", stderr(&start));
+    let _stop = Stop(&sccache, &env);
+
+    // One tiny workspace at two paths, with a registry dependency (in the
+    // local cache already: the workspace's own Cargo.lock has it).
+    let clones = [dir.path().join("a"), dir.path().join("b/a/longer/path")];
+    for ws in &clones {
+        write_tiny_workspace(ws, "tiny-clones");
+        let manifest = std::fs::read_to_string(ws.join("app/Cargo.toml")).unwrap();
+        std::fs::write(
+            ws.join("app/Cargo.toml"),
+            manifest.replace(
+                "[package.metadata.cortex]",
+                "[dependencies]\ncfg-if = \"1\"\n\n[package.metadata.cortex]",
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            ws.join("app/src/lib.rs"),
+            "cfg_if::cfg_if! {\n    if #[cfg(target_arch = \"wasm32\")] {\n        \
+             pub fn answer() -> u32 { 42 }\n    } else {\n        pub fn answer() -> u32 { 0 }\n    }\n}\n",
+        )
+        .unwrap();
+    }
+    let sccache_dir = sccache.parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        sccache_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let build = |ws: &Path, target: &str, owned: bool| {
+        let mut cmd = match owned {
+            true => xtask(&["--cache", "sccache", "build-wasm", "--release"]),
+            false => xtask(&["build-wasm", "--release"]),
+        };
+        cmd.current_dir(ws)
+            .env("CARGO_TARGET_DIR", dir.path().join(target))
+            .env("PATH", &path)
+            .env("CARGO_NET_OFFLINE", "true")
+            .env_remove("CARGO_INCREMENTAL")
+            .env_remove("SCCACHE_BASEDIRS")
+            .env_remove("CORTEX_CACHE")
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        if owned {
+            cmd.env_remove("RUSTC_WRAPPER");
+        } else {
+            cmd.env("RUSTC_WRAPPER", &sccache);
+        }
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    // The user's own wrapper: the server is theirs, so one line says why.
+    let theirs = build(&clones[0], "target-user", false);
+    assert!(
+        theirs.contains("warning: sccache's running server strips the base dirs none"),
+        "{theirs}"
+    );
+    // xtask's cache: the server is restarted for each clone's base dirs.
+    let first = build(&clones[0], "target-a", true);
+    assert!(first.contains("restarting sccache's server"), "{first}");
+    let second = build(&clones[1], "target-b", true);
+    assert!(second.contains("restarting sccache's server"), "{second}");
+    // The server now strips the second clone's base dirs.
+    let out = Command::new(&sccache)
+        .args(["--show-stats", "--stats-format", "json"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let basedirs: Vec<&str> = stats["basedirs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let root = format!("{}/", clones[1].display());
+    assert!(basedirs.contains(&root.as_str()), "{basedirs:?}");
+    // What the second clone hit, for the record: rustc's arguments still
+    // name the clone's path (the remap flag, cargo's hash of the flags),
+    // which stripping base dirs does not reach.
+    let (hits, misses) = sccache_counts(&sccache, &env);
+    eprintln!("second clone: {hits} hits, {misses} misses");
+}
+
 #[test]
 fn bad_shard_is_one_line_naming_the_fix_and_exit_2() {
     for (bad, fix) in [

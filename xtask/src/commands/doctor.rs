@@ -208,6 +208,9 @@ fn compiler_cache(sh: &Shell, report: &mut Report) {
         );
         return;
     }
+    if let Some(why) = cache::server_mismatch(sh) {
+        report.line(Status::Warn, "compiler cache", &why);
+    }
     match cache::stats(sh, &wrapper) {
         Ok(stats) => {
             let rate = stats

@@ -10,6 +10,7 @@ use cargo_metadata::Package;
 use xshell::{cmd, Cmd, Shell};
 
 use crate::ops::artifacts::{self, Artifact, WASM_TARGET};
+use crate::ops::cache;
 use crate::ops::features::{self, TOKIO_WASM_ERROR};
 use crate::ops::fresh;
 use crate::ops::provenance;
@@ -192,6 +193,7 @@ pub fn not_of_this_tree(sh: &Shell, ws: &Workspace, packages: &[&Package]) -> Re
 fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Result<()> {
     let color = std::io::stderr().is_terminal().then_some("--color=always");
     let toolchain = Toolchain::read(sh)?;
+    cache::check_server(sh)?;
     // Before any cargo starts, so that a missing rust-src builds nothing.
     for (package, profile) in jobs {
         if std_mode::is_size_first(package, *profile)? {

@@ -46,6 +46,8 @@ pub fn configure(sh: &Shell, ws: &Workspace, cache: Option<Cache>) -> Result<()>
     if cache == Some(Cache::Sccache) {
         let sccache = ensure_sccache(sh, ws)?;
         sh.set_var("RUSTC_WRAPPER", &sccache);
+        // xtask owns this cache: `check_server` may restart its server.
+        sh.set_var("CORTEX_CACHE", "sccache");
     }
     let Some(wrapper) = wrapper(sh) else {
         return Ok(());
@@ -184,6 +186,9 @@ pub struct Stats {
     pub misses: u64,
     /// Hits and misses per language (`Rust`, `C/C++`).
     pub by_language: Vec<(String, u64, u64)>,
+    /// The base dirs the running server strips from paths: read from
+    /// `SCCACHE_BASEDIRS` when it started, not from each client.
+    pub basedirs: Vec<PathBuf>,
 }
 
 impl Stats {
@@ -208,6 +213,8 @@ pub fn stats(sh: &Shell, sccache: &Path) -> Result<Stats> {
 struct RawStats {
     stats: RawCounts,
     cache_location: String,
+    #[serde(default)]
+    basedirs: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -247,7 +254,76 @@ fn parse_stats(json: &str) -> Result<Stats> {
         hits: by_language.iter().map(|l| l.1).sum(),
         misses: by_language.iter().map(|l| l.2).sum(),
         by_language,
+        basedirs: raw.basedirs,
     })
+}
+
+/// The base dirs of `wanted` (a `SCCACHE_BASEDIRS` value) that `server`
+/// (a running server's) lacks; empty when it has them all.
+pub fn missing_basedirs(server: &[PathBuf], wanted: &std::ffi::OsStr) -> Vec<PathBuf> {
+    let trim = |p: &Path| PathBuf::from(p.to_string_lossy().trim_end_matches('/'));
+    let have: Vec<PathBuf> = server.iter().map(|p| trim(p)).collect();
+    std::env::split_paths(wanted)
+        .filter(|w| !w.as_os_str().is_empty())
+        .map(|w| trim(&w))
+        .filter(|w| !have.contains(w))
+        .collect()
+}
+
+/// Why the hit rate will be low with a running sccache server that lacks
+/// the base dirs this checkout needs, and what to do; `None` when it has
+/// them (or there is no sccache, or its statistics cannot be read).
+pub fn server_mismatch(sh: &Shell) -> Option<String> {
+    let sccache = wrapper(sh).filter(|w| is_sccache(w))?;
+    let wanted = sh.var_os("SCCACHE_BASEDIRS")?;
+    let stats = stats(sh, &sccache).ok()?;
+    let missing = missing_basedirs(&stats.basedirs, &wanted);
+    if missing.is_empty() {
+        return None;
+    }
+    let shown = |dirs: &[PathBuf]| match dirs {
+        [] => "none".to_owned(),
+        dirs => dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    Some(format!(
+        "sccache's running server strips the base dirs {} (it reads SCCACHE_BASEDIRS when it \
+         starts), not this checkout's {}: builds from another clone path will mostly miss; run \
+         `{} --stop-server` and build again, or pass --cache sccache and xtask restarts it",
+        shown(&stats.basedirs),
+        shown(&missing),
+        sccache.display()
+    ))
+}
+
+/// Before builds through sccache: a running server without this
+/// checkout's base dirs is restarted where xtask owns the cache (`--cache
+/// sccache`), else named in one warning line.
+pub fn check_server(sh: &Shell) -> Result<()> {
+    let Some(why) = server_mismatch(sh) else {
+        return Ok(());
+    };
+    let owned = sh.var("CORTEX_CACHE").is_ok_and(|c| c == "sccache");
+    let Some(sccache) = wrapper(sh).filter(|_| owned) else {
+        eprintln!("warning: {why}");
+        return Ok(());
+    };
+    eprintln!("compiler cache: restarting sccache's server with this checkout's base dirs");
+    // A server that already stopped is fine; a start that fails is not.
+    let _ = cmd!(sh, "{sccache} --stop-server")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run();
+    cmd!(sh, "{sccache} --start-server")
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .with_context(|| format!("cannot restart `{}`'s server", sccache.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -269,6 +345,25 @@ mod tests {
         );
         assert!(stats.location.starts_with("redis"));
         assert!(parse_stats("not json").is_err());
+    }
+
+    #[test]
+    fn a_server_lacking_a_wanted_base_dir_is_seen() {
+        let server = [PathBuf::from("/a/clone/"), PathBuf::from("/a/target/")];
+        let wanted = std::env::join_paths(["/a/clone", "/a/target"]).unwrap();
+        assert!(missing_basedirs(&server, &wanted).is_empty());
+        let other = std::env::join_paths(["/b/clone", "/a/target/"]).unwrap();
+        assert_eq!(
+            missing_basedirs(&server, &other),
+            [PathBuf::from("/b/clone")]
+        );
+        assert_eq!(missing_basedirs(&[], &wanted).len(), 2);
+        let json = r#"{"stats":{"cache_hits":{"counts":{}},"cache_misses":{"counts":{}}},
+            "cache_location":"Local disk","basedirs":["/a/clone/"]}"#;
+        assert_eq!(
+            parse_stats(json).unwrap().basedirs,
+            [PathBuf::from("/a/clone/")]
+        );
     }
 
     #[test]
