@@ -201,7 +201,7 @@ fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Res
             setup::ensure_rust_src(sh, &toolchain, &who)?;
         }
     }
-    let remap = remap_flags(ws, Some(&toolchain));
+    let remap = remap_flags(Some(&toolchain));
     let _root = sh.push_dir(&ws.root);
     let cargo = cargo();
     let mut cmds = Vec::new();
@@ -263,13 +263,16 @@ fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Res
 
 /// `--remap-path-prefix` flags that take this machine's paths out of the
 /// binary. Panic locations name source files: dependencies under
-/// CARGO_HOME (`registry/src/<index>/tokio-1.48.0/src/…`, git checkouts),
-/// members under the workspace root. Remapped, the same commit gives the
-/// same bytes whatever the clone's path or CARGO_HOME, and the shorter
-/// strings are smaller. rustc applies the last matching prefix, so the
-/// workspace root comes last (it may lie inside CARGO_HOME, or hold it).
-/// With `toolchain`, its std source too (see below).
-pub fn remap_flags(ws: &Workspace, toolchain: Option<&Toolchain>) -> Vec<String> {
+/// CARGO_HOME (`registry/src/<index>/tokio-1.48.0/src/…`, git checkouts)
+/// and, with `toolchain`, std's source (see below). Remapped, the same
+/// commit gives the same bytes whatever CARGO_HOME, and the shorter
+/// strings are smaller. The workspace's members need none: cargo hands
+/// rustc their sources relative to the workspace root. Nor may the
+/// checkout's path be in these flags, which every crate gets: a compiler
+/// cache hashes them, and a second clone at another path would miss even
+/// for tokio (measured: no remap of the checkout, the same bytes from two
+/// clone paths, and a registry crate hits in the second clone).
+pub fn remap_flags(toolchain: Option<&Toolchain>) -> Vec<String> {
     let mut prefixes: Vec<(PathBuf, String)> = Vec::new();
     // std's source, where rust-src is installed: rustc names the local copy
     // in the panic locations of std code inlined into ours (and builds std
@@ -295,7 +298,6 @@ pub fn remap_flags(ws: &Workspace, toolchain: Option<&Toolchain>) -> Vec<String>
         }
         prefixes.push((home.join("git").join("checkouts"), "/git".to_owned()));
     }
-    prefixes.push((ws.root.clone(), "/workspace".to_owned()));
     let mut flags = Vec::new();
     for (path, to) in prefixes {
         // Cargo hands rustc the path as configured; a symlinked one also
