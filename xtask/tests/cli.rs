@@ -2434,6 +2434,59 @@ fn sccache_counts(sccache: &Path, env: &[(&str, String)]) -> (u64, u64) {
     (sum("cache_hits"), sum("cache_misses"))
 }
 
+/// An sccache server of the test's own, on a socket in a temp dir (a
+/// user's server, and its statistics, stay out of it), with a Redis server
+/// behind it as a team's shared cache, started without base dirs as an
+/// earlier build would have; stopped when the test ends.
+struct SccacheServer {
+    sccache: PathBuf,
+    env: Vec<(&'static str, String)>,
+    dir: tempfile::TempDir,
+    _redis: Killed,
+}
+
+impl SccacheServer {
+    fn start() -> Self {
+        let sccache = test_tool("XTASK_TEST_SCCACHE", "sccache");
+        let dir = tempfile::tempdir().unwrap();
+        let (redis, port) = start_redis(dir.path());
+        let env = vec![
+            (
+                "SCCACHE_SERVER_UDS",
+                dir.path().join("sccache.sock").display().to_string(),
+            ),
+            (
+                "SCCACHE_REDIS_ENDPOINT",
+                format!("redis://127.0.0.1:{port}"),
+            ),
+            ("SCCACHE_DIR", dir.path().join("disk").display().to_string()),
+            ("SCCACHE_IDLE_TIMEOUT", "0".to_owned()),
+        ];
+        let start = Command::new(&sccache)
+            .arg("--start-server")
+            .env_remove("SCCACHE_BASEDIRS")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        assert!(start.status.success(), "{}", stderr(&start));
+        Self {
+            sccache,
+            env,
+            dir,
+            _redis: redis,
+        }
+    }
+}
+
+impl Drop for SccacheServer {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.sccache)
+            .arg("--stop-server")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output();
+    }
+}
+
 /// The bug this guards: xtask used to leave CARGO_TARGET_DIR in its
 /// children's environment, sccache hashes every CARGO_* variable, and a
 /// second build into another target dir missed every crate. Here the same
@@ -2446,39 +2499,8 @@ fn sccache_counts(sccache: &Path, env: &[(&str, String)]) -> (u64, u64) {
 #[test]
 #[ignore = "end to end: `cargo xtask test` runs it with sccache and Redis installed"]
 fn a_second_build_into_another_target_dir_hits_the_redis_backed_cache() {
-    let sccache = test_tool("XTASK_TEST_SCCACHE", "sccache");
-    let dir = tempfile::tempdir().unwrap();
-    let (_redis, port) = start_redis(dir.path());
-    // A server of the test's own, on a socket in the temp dir: a user's
-    // sccache server, and its statistics, stay out of it.
-    let env = vec![
-        (
-            "SCCACHE_SERVER_UDS",
-            dir.path().join("sccache.sock").display().to_string(),
-        ),
-        (
-            "SCCACHE_REDIS_ENDPOINT",
-            format!("redis://127.0.0.1:{port}"),
-        ),
-        ("SCCACHE_DIR", dir.path().join("disk").display().to_string()),
-        ("SCCACHE_IDLE_TIMEOUT", "0".to_owned()),
-    ];
-    struct Stop<'a>(&'a Path, &'a [(&'a str, String)]);
-    impl Drop for Stop<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new(self.0)
-                .arg("--stop-server")
-                .envs(self.1.iter().map(|(k, v)| (k, v)))
-                .output();
-        }
-    }
-    let start = Command::new(&sccache)
-        .arg("--start-server")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    assert!(start.status.success(), "{}", stderr(&start));
-    let _stop = Stop(&sccache, &env);
+    let server = SccacheServer::start();
+    let (sccache, env, dir) = (server.sccache.clone(), server.env.clone(), &server.dir);
 
     let ws = dir.path().join("ws");
     write_tiny_workspace(&ws, "tiny-cached");
@@ -2522,39 +2544,9 @@ fn a_second_build_into_another_target_dir_hits_the_redis_backed_cache() {
 #[test]
 #[ignore = "end to end: `cargo xtask test` runs it with sccache and Redis installed"]
 fn a_running_sccache_server_without_our_base_dirs_is_restarted_or_named() {
-    let sccache = test_tool("XTASK_TEST_SCCACHE", "sccache");
-    let dir = tempfile::tempdir().unwrap();
-    let (_redis, port) = start_redis(dir.path());
-    let env = vec![
-        (
-            "SCCACHE_SERVER_UDS",
-            dir.path().join("sccache.sock").display().to_string(),
-        ),
-        (
-            "SCCACHE_REDIS_ENDPOINT",
-            format!("redis://127.0.0.1:{port}"),
-        ),
-        ("SCCACHE_DIR", dir.path().join("disk").display().to_string()),
-        ("SCCACHE_IDLE_TIMEOUT", "0".to_owned()),
-    ];
-    struct Stop<'a>(&'a Path, &'a [(&'a str, String)]);
-    impl Drop for Stop<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new(self.0)
-                .arg("--stop-server")
-                .envs(self.1.iter().map(|(k, v)| (k, v)))
-                .output();
-        }
-    }
     // Someone else's server, started first, without base dirs.
-    let start = Command::new(&sccache)
-        .arg("--start-server")
-        .env_remove("SCCACHE_BASEDIRS")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    assert!(start.status.success(), "{}", stderr(&start));
-    let _stop = Stop(&sccache, &env);
+    let server = SccacheServer::start();
+    let (sccache, env, dir) = (server.sccache.clone(), server.env.clone(), &server.dir);
 
     // One tiny workspace at two paths, with a registry dependency (in the
     // local cache already: the workspace's own Cargo.lock has it).
