@@ -8,7 +8,8 @@
 
 mod commands;
 mod ops;
-mod size;
+#[cfg(test)]
+mod real_wasm_tests;
 #[cfg(test)]
 mod testing;
 #[cfg(test)]

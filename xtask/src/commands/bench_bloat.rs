@@ -14,10 +14,10 @@ use xshell::{cmd, Shell};
 
 use super::Outcome;
 use crate::ops::workspace::Workspace;
-use crate::size::synthetic::large;
 use crate::util::files::write_atomic;
 use crate::util::stats::Summary;
-use crate::util::table::{human_bytes, print_report, Table};
+use wasm_size::synthetic::large;
+use wasm_size::table::{human_bytes, print_report, Table};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

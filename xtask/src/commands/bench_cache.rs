@@ -25,7 +25,7 @@ use crate::ops::workspace::Workspace;
 use crate::util::files::{check_writable, dir_bytes, remove_dir, write_atomic};
 use crate::util::git;
 use crate::util::lock::{self, WhenBusy};
-use crate::util::table::{human_bytes, percent, print_report, Table};
+use wasm_size::table::{human_bytes, percent, print_report, Table};
 
 const REPORT: &str = "compiler-cache";
 

@@ -22,7 +22,7 @@ use crate::ops::{build, runtime, setup, shrink};
 use crate::util::files::write_atomic;
 use crate::util::process::cargo;
 use crate::util::stats::Summary;
-use crate::util::table::{print_report, Table};
+use wasm_size::table::{print_report, Table};
 
 const GUEST_PACKAGE: &str = "cortex-benches";
 const GUEST_BIN: &str = "workloads";

@@ -20,14 +20,14 @@ use crate::ops::build;
 use crate::ops::reports;
 use crate::ops::treemap;
 use crate::ops::workspace::Workspace;
-use crate::size::analyse::{analyse, Analysed};
-use crate::size::artifact::Profile;
-use crate::size::attribution::{monomorphisations, Attribution, DATA, UNKNOWN};
-use crate::size::callgraph::{Mode, TableStats};
-use crate::size::retained::{closest, garbage, why, with_retained, Named, Why};
-use crate::size::scan::{self, Sections};
 use crate::util::files::check_output;
-use crate::util::table::{and_more, human_bytes, percent, truncate, Table};
+use wasm_size::analyse::{analyse, Analysed};
+use wasm_size::artifact::Profile;
+use wasm_size::attribution::{monomorphisations, Attribution, DATA, UNKNOWN};
+use wasm_size::callgraph::{Mode, TableStats};
+use wasm_size::retained::{closest, garbage, why, with_retained, Named, Why};
+use wasm_size::scan::{self, Sections};
+use wasm_size::table::{and_more, human_bytes, percent, truncate, Table};
 
 /// Output lines are kept to about this many columns by shortening names.
 const COLUMNS: usize = 120;
@@ -332,7 +332,7 @@ fn table_note(s: &TableStats) -> String {
 }
 
 /// `--why`: one block per target, root first, with each step's bytes.
-fn why_text(paths: &[crate::size::retained::WhyPath]) -> String {
+fn why_text(paths: &[wasm_size::retained::WhyPath]) -> String {
     let mut out = String::new();
     for p in paths {
         out.push_str(&format!("{} ({})\n", p.target, human_bytes(p.bytes)));
@@ -646,7 +646,7 @@ fn monos_table(a: &Attribution, code: u64, rows: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::attribution::{CrateSize, DataSize, FunctionSize};
+    use wasm_size::attribution::{CrateSize, DataSize, FunctionSize};
 
     fn function(name: &str, krate: &str, bytes: u64) -> FunctionSize {
         FunctionSize {

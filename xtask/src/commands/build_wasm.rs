@@ -8,8 +8,8 @@ use super::Outcome;
 use crate::ops::artifacts::Artifact;
 use crate::ops::build;
 use crate::ops::workspace::Workspace;
-use crate::size::artifact::Profile;
-use crate::util::table::{human_bytes, Table};
+use wasm_size::artifact::Profile;
+use wasm_size::table::{human_bytes, Table};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -10,8 +10,8 @@ use xshell::{cmd, Shell};
 use super::Outcome;
 use crate::ops::workspace::Workspace;
 use crate::ops::{artifacts, build, runtime};
-use crate::size::artifact::{Kind, Profile, Stage};
 use crate::util::process;
+use wasm_size::artifact::{Kind, Profile, Stage};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -10,8 +10,8 @@ use super::Outcome;
 use crate::ops::reports::load_baseline;
 use crate::ops::revision;
 use crate::ops::workspace::Workspace;
-use crate::size::diff::{diff, render, Side};
 use crate::util::git;
+use wasm_size::diff::{diff, render, Side};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -16,17 +16,17 @@ use xshell::Shell;
 use super::Outcome;
 use crate::ops::workspace::Workspace;
 use crate::ops::{build, collect, provenance, publish, reports, revision, treemap};
-use crate::size::budgets::{check_budgets, unknown_targets, Acceptance, TRAILER};
-use crate::size::comment::{comment, Gate, GITHUB_LIMIT};
-use crate::size::diff;
-use crate::size::history::{Entry, HISTORY_FILE};
-use crate::size::render::{accepted_lines, markdown, section_table, size_table, std_savings};
-use crate::size::report::Report;
-use crate::size::shard::{self, Shard};
-use crate::size::treemap::report_file_names;
 use crate::util::files::{check_output, write_atomic};
 use crate::util::git;
-use crate::util::table::print_report;
+use wasm_size::budgets::{check_budgets, unknown_targets, Acceptance, TRAILER};
+use wasm_size::comment::{comment, Gate, GITHUB_LIMIT};
+use wasm_size::diff;
+use wasm_size::history::{Entry, HISTORY_FILE};
+use wasm_size::render::{accepted_lines, markdown, section_table, size_table, std_savings};
+use wasm_size::report::Report;
+use wasm_size::shard::{self, Shard};
+use wasm_size::table::print_report;
+use wasm_size::treemap::report_file_names;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

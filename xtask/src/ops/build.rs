@@ -18,9 +18,9 @@ use crate::ops::setup::{self, Toolchain};
 use crate::ops::shrink::{self, Outcome};
 use crate::ops::std_mode::{self, SIZE_FIRST_CARGO_ARGS, SIZE_FIRST_RUSTFLAGS};
 use crate::ops::workspace::{self, Workspace};
-use crate::size::artifact::{Profile, Stage};
 use crate::util::lock::{self, Lock, WhenBusy};
 use crate::util::process::{self, cargo};
+use wasm_size::artifact::{Profile, Stage};
 
 /// What a build produced, and the locks on its packages' build dirs: keep
 /// it while the artifacts are read, so that another xtask sharing the

@@ -13,14 +13,14 @@ use crate::ops::measure::measure;
 use crate::ops::provenance;
 use crate::ops::std_mode;
 use crate::ops::workspace::Workspace;
-use crate::size::artifact::{Kind, Profile, Stage};
-use crate::size::attribution::attribute;
-use crate::size::callgraph::{self, Mode};
-use crate::size::report::{Attributed, Measured, Report, KEPT_FUNCTIONS};
-use crate::size::retained::{kept_by, Named};
-use crate::size::shard::Shard;
 use crate::util::files::{content_hash, write_atomic};
 use crate::util::git;
+use wasm_size::artifact::{Kind, Profile, Stage};
+use wasm_size::attribution::attribute;
+use wasm_size::callgraph::{self, Mode};
+use wasm_size::report::{Attributed, Measured, Report, KEPT_FUNCTIONS};
+use wasm_size::retained::{kept_by, Named};
+use wasm_size::shard::Shard;
 
 /// Builds (unless told not to) and measures every wasm artifact.
 pub fn measure_all(sh: &Shell, ws: &Workspace, no_build: bool) -> Result<Report> {

@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::ops::artifacts;
-use crate::size::wasm::Sizes;
 use crate::util::files::{content_hash, write_atomic};
+use wasm_size::wasm::Sizes;
 
 /// Measures `path`; `is_wasm` adds validation and sections. Results are
 /// cached by content hash in `cache_dir`, so an unchanged file costs one read.

@@ -11,9 +11,9 @@ use xshell::{cmd, Shell};
 
 use crate::ops::reports;
 use crate::ops::workspace::Workspace;
-use crate::size::budgets::Budgets;
-use crate::size::history::{Entry, HISTORY_FILE};
 use crate::util::files::remove_dir;
+use wasm_size::budgets::Budgets;
+use wasm_size::history::{Entry, HISTORY_FILE};
 
 /// The branch the history lives on.
 pub const BRANCH: &str = "size-history";

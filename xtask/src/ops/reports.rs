@@ -8,13 +8,13 @@ use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
 use crate::ops::workspace::Workspace;
-use crate::size::budgets::Budgets;
-use crate::size::chart::{chartable, render_svg, CHART_FILE};
-use crate::size::history::{self, Entry, HISTORY_FILE};
-use crate::size::report::Report;
 use crate::util::files::write_atomic;
 use crate::util::git;
 use crate::util::lock::{self, Lock, WhenBusy};
+use wasm_size::budgets::Budgets;
+use wasm_size::chart::{chartable, render_svg, CHART_FILE};
+use wasm_size::history::{self, Entry, HISTORY_FILE};
+use wasm_size::report::Report;
 
 /// Holds `<dir>/.size-report.lock` while reports are written: size-report
 /// for its whole run, bench-build while it records history.
@@ -232,8 +232,8 @@ pub fn append_step_summary(markdown: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::history::tests::{bench, sizes};
     use crate::testing::git;
+    use wasm_size::fixtures::{bench, sizes};
 
     fn history() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();

@@ -11,11 +11,11 @@ use xshell::Shell;
 use crate::ops::artifacts;
 use crate::ops::collect;
 use crate::ops::workspace::Workspace;
-use crate::size::budgets::{parse_trailers, Acceptance, TRAILER};
-use crate::size::report::Report;
 use crate::util::files::{content_hash, write_atomic};
 use crate::util::git::{self, Worktree};
 use crate::util::lock::{self, Lock, WhenBusy};
+use wasm_size::budgets::{parse_trailers, Acceptance, TRAILER};
+use wasm_size::report::Report;
 
 /// Set by Ctrl-C (or SIGTERM/SIGHUP) while a revision is being measured, so
 /// the build fails and the worktree's guard removes it instead of the

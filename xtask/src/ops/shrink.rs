@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use wasm_opt::{Feature, OptimizationOptions, Pass};
 
-use crate::size::wasm::validate_wasm;
 use crate::util::files::{content_hash, write_atomic};
+use wasm_size::wasm::validate_wasm;
 
 /// Change whenever the options below change, so old cache entries are not reused.
 const SHIPPED_SETTINGS: &str = "wasm-opt 0.116 -Oz converge strip-debug strip-producers v2";

@@ -17,7 +17,7 @@
 use anyhow::{bail, Result};
 use cargo_metadata::Package;
 
-use crate::size::artifact::Profile;
+use wasm_size::artifact::Profile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StdMode {

@@ -12,21 +12,21 @@ use crate::ops::browser;
 use crate::ops::reports;
 use crate::ops::setup;
 use crate::ops::workspace::Workspace;
-use crate::size::artifact::{artifact_id, Kind, Profile, Stage};
-use crate::size::attribution::{attribute, Attribution};
-use crate::size::budgets::Budgets;
-use crate::size::callgraph::{self, Mode};
-use crate::size::report::{Attributed, Report};
-use crate::size::retained::{with_retained, Named};
-use crate::size::treemap::check::{check, selftest_result};
-use crate::size::treemap::{model, page, report_file_names, Baseline, Treemap};
 use crate::util::files::{content_hash, write_atomic};
+use wasm_size::artifact::{artifact_id, Kind, Profile, Stage};
+use wasm_size::attribution::{attribute, Attribution};
+use wasm_size::budgets::Budgets;
+use wasm_size::callgraph::{self, Mode};
+use wasm_size::report::{Attributed, Report};
+use wasm_size::retained::{with_retained, Named};
+use wasm_size::treemap::check::{check, selftest_result};
+use wasm_size::treemap::{model, page, report_file_names, Baseline, Treemap};
 
 /// The window the page is checked and pictured in: the map fills its width
 /// and, at the layout's 16:10, about its height.
 pub const WINDOW: (u32, u32) = (1280, 880);
 
-pub use crate::size::treemap::set_retained;
+pub use wasm_size::treemap::set_retained;
 
 /// Writes the page of `t` to `path`.
 pub fn write(path: &Path, t: &Treemap) -> Result<()> {
@@ -207,8 +207,8 @@ pub fn screenshot(sh: &Shell, path: &Path, t: &Treemap, png: &Path) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::report::KEPT_FUNCTIONS;
     use crate::testing::build_wasm_program;
+    use wasm_size::report::KEPT_FUNCTIONS;
 
     /// A small real program: the standard library, a crate of its own
     /// and generic code, so names hold `<`, `>` and `::`.
@@ -265,7 +265,7 @@ mod tests {
         let base = baseline_of(&a);
         // A name that would end the page's script if it were not escaped.
         let evil = "tally::</script><script>throw 1</script><!--";
-        a.functions.push(crate::size::attribution::FunctionSize {
+        a.functions.push(wasm_size::attribution::FunctionSize {
             name: evil.into(),
             krate: "tally".into(),
             bytes: 64,
@@ -365,8 +365,8 @@ mod tests {
     #[test]
     #[ignore = "browser: `cargo xtask test` runs it in a step of its own, after installing Chromium"]
     fn browser_renders_a_big_module_as_its_model() {
-        use crate::size::attribution::{CrateSize, FunctionSize};
-        use crate::size::treemap::MAX_DRAWN;
+        use wasm_size::attribution::{CrateSize, FunctionSize};
+        use wasm_size::treemap::MAX_DRAWN;
         let mut functions = Vec::new();
         let mut crates = Vec::new();
         for c in 0..300u64 {

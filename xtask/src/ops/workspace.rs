@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use cargo_metadata::{Metadata, MetadataCommand, Package, TargetKind};
 
-use crate::size::budgets::Budgets;
 use crate::util::process::cargo;
+use wasm_size::budgets::Budgets;
 
 #[derive(Debug)]
 pub struct Workspace {

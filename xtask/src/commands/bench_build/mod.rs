@@ -29,13 +29,13 @@ use crate::ops::cache;
 use crate::ops::provenance::{self, Provenance};
 use crate::ops::workspace::Workspace;
 use crate::ops::{build, reports, setup, std_mode};
-use crate::size::artifact::Profile;
-use crate::size::history::{Entry, HISTORY_FILE};
 use crate::util::files::{check_writable, remove_dir, write_atomic};
 use crate::util::git;
 use crate::util::lock::{self, WhenBusy};
 use crate::util::process::cargo;
-use crate::util::table::print_report;
+use wasm_size::artifact::Profile;
+use wasm_size::history::{Entry, HISTORY_FILE};
+use wasm_size::table::print_report;
 
 #[derive(Debug, clap::Args)]
 // Not `Args`: that is the flattened build-wasm filters' group.
@@ -435,7 +435,7 @@ mod tests {
             rustc: "rustc old".into(),
             artifacts: [(
                 "wasm-demo/wasm/release/opt".to_owned(),
-                crate::size::history::ArtifactPoint {
+                wasm_size::history::ArtifactPoint {
                     bytes: 100,
                     gzip_bytes: 50,
                 },
@@ -478,7 +478,7 @@ mod tests {
         assert_eq!(line.rustc, "rustc new");
         // The commit's date, not the measurement's.
         assert_ne!(line.date, "2030-01-01T00:00:00Z");
-        let chart = std::fs::read_to_string(reports.join(crate::size::chart::CHART_FILE)).unwrap();
+        let chart = std::fs::read_to_string(reports.join(wasm_size::chart::CHART_FILE)).unwrap();
         assert!(
             chart.contains("wasm-demo/release/incremental"),
             "build times not charted"

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ops::artifacts::WASM_TARGET;
 use crate::ops::provenance::Provenance;
-use crate::size::artifact::Profile;
 use crate::util::stats::Summary;
-use crate::util::table::Table;
+use wasm_size::artifact::Profile;
+use wasm_size::table::Table;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,

@@ -23,7 +23,7 @@ use crate::ops::provenance::Provenance;
 use crate::ops::workspace::Workspace;
 use crate::ops::{setup, synthetic};
 use crate::util::files::{check_writable, dir_bytes, remove_dir, write_atomic};
-use crate::util::table::{human_bytes, percent, print_report, Table};
+use wasm_size::table::{human_bytes, percent, print_report, Table};
 
 pub const REPORT: &str = "many-packages";
 

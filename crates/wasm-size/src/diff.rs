@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::size::attribution::{attribute, demangle, CrateSize, FunctionSize};
-use crate::size::report::{Attributed, Report};
-use crate::size::retained::kept_by_line;
-use crate::size::wasm::Sizes;
-use crate::util::table::{and_more, human_bytes, human_delta, Table};
+use crate::attribution::{attribute, demangle, CrateSize, FunctionSize};
+use crate::report::{Attributed, Report};
+use crate::retained::kept_by_line;
+use crate::table::{and_more, human_bytes, human_delta, Table};
+use crate::wasm::Sizes;
 
 /// One named thing on both sides; `None` where it does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -589,55 +589,6 @@ mod tests {
         assert!(!json.contains("kept_by"), "{json}");
         let back: Attributed = serde_json::from_str(&json).unwrap();
         assert!(back.kept_by.is_empty());
-    }
-
-    const BEFORE: &str = "fn main() { println!(\"{}\", std::hint::black_box(7u64) * 3); }\n";
-    const AFTER: &str =
-        "fn main() { println!(\"{}\", extra::checksum(std::hint::black_box(7))); }\n";
-    const EXTRA: &str = r#"
-#[inline(never)]
-pub fn checksum(seed: u64) -> u64 {
-    let mut table = [0u64; 64];
-    for (i, t) in table.iter_mut().enumerate() {
-        *t = seed.rotate_left(i as u32) ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-    table.iter().fold(seed, |a, t| a.wrapping_mul(31) ^ t)
-}
-"#;
-
-    /// Two real builds of one program; the second adds a dependency.
-    #[test]
-    fn diff_of_two_builds_names_the_added_dependency() {
-        let old = crate::testing::build_wasm_program(BEFORE, &[]);
-        let new = crate::testing::build_wasm_program(AFTER, &[("extra", EXTRA)]);
-        let d = diff(
-            &Side::from_wasm("old.wasm", &old).unwrap(),
-            &Side::from_wasm("new.wasm", &new).unwrap(),
-        );
-        assert_eq!(d.totals.len(), 1);
-        assert!(d.totals[0].bytes.delta > 0, "{:?}", d.totals);
-        let crates = &d.growers[0].crates;
-        let extra = crates
-            .iter()
-            .find(|c| c.name == "extra")
-            .unwrap_or_else(|| panic!("{crates:?}"));
-        assert_eq!((extra.status(), extra.old), ("new", None));
-        assert!(extra.delta > 0);
-        let f = d.growers[0]
-            .functions
-            .iter()
-            .find(|f| f.name == "extra::checksum")
-            .unwrap_or_else(|| panic!("{:?}", d.growers[0].functions));
-        assert_eq!(f.status(), "new");
-        let text = render(&d, 10);
-        assert!(
-            text.contains("extra::checksum") && text.contains("new"),
-            "{text}"
-        );
-        assert!(
-            text.contains("sections of wasm") && text.contains("code"),
-            "{text}"
-        );
     }
 
     #[test]

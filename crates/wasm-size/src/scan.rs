@@ -17,7 +17,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use anyhow::{anyhow, bail, Context, Result};
 use wasmparser::{BinaryReader, Chunk, FunctionBody, Parser, Payload};
 
-use crate::size::wasm::section_name;
+use crate::wasm::section_name;
 
 /// What one part of the analysis takes from the pass.
 pub trait Sink {
@@ -48,8 +48,8 @@ impl<S: Sink> Sink for Option<S> {
 }
 
 /// Bytes of each section's contents, by section name (custom sections by
-/// their own name), as [`crate::size::wasm::wasm_sections`] gives them.
-#[derive(Default)]
+/// their own name), as [`crate::wasm::wasm_sections`] gives them.
+#[derive(Debug, Default)]
 pub struct Sections(pub BTreeMap<String, u64>);
 
 impl Sink for Sections {

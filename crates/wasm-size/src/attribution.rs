@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use wasmparser::{Encoding, KnownCustom, Name, Payload, TypeRef};
 
-use crate::size::scan;
+use crate::scan;
 
 #[cfg(test)]
 mod tests;
@@ -93,7 +93,7 @@ pub fn attribute_from(
 
 /// What attribution takes from a module in `size::scan`'s pass: sizes and
 /// names by index, nothing of the bodies.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Collector {
     /// (absolute function index, body bytes), in code section order.
     bodies: Vec<(u32, u64)>,

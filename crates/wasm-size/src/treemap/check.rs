@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::layout::Rect;
 use super::Treemap;
-use crate::util::table::human_bytes;
+use crate::table::human_bytes;
 
 /// What the page reported about itself.
 #[derive(Debug, Clone, Deserialize)]

@@ -18,10 +18,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::size::attribution::{Attribution, DATA};
-use crate::size::budgets::Budgets;
-use crate::size::report::Attributed;
-use crate::size::retained::RetainedAttribution;
+use crate::attribution::{Attribution, DATA};
+use crate::budgets::Budgets;
+use crate::report::Attributed;
+use crate::retained::RetainedAttribution;
 use layout::{squarify, Rect};
 
 /// The layout's units: the page scales them to its width and keeps this
@@ -123,6 +123,7 @@ pub enum Change {
 
 /// What the colours compare with: a note for the legend and the baseline's
 /// attribution of the same artifact.
+#[derive(Debug)]
 pub struct Baseline<'a> {
     pub note: String,
     pub attributed: &'a Attributed,

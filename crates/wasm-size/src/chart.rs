@@ -6,10 +6,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::size::artifact::SHIPPED_SUFFIX;
-use crate::size::budgets::Budgets;
-use crate::size::history::{ArtifactPoint, Entry};
-use crate::util::table::human_bytes;
+use crate::artifact::SHIPPED_SUFFIX;
+use crate::budgets::Budgets;
+use crate::history::{ArtifactPoint, Entry};
+use crate::table::human_bytes;
 
 /// The chart, in the reports dir, beside the history it is drawn from.
 pub const CHART_FILE: &str = "size-history.svg";
@@ -404,7 +404,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::size::history::tests::{bench, sizes};
+    use crate::fixtures::{bench, sizes};
 
     fn budgets() -> Budgets {
         serde_json::from_value(serde_json::json!({

@@ -3,9 +3,9 @@
 //! what grew, and the details folded away. GitHub refuses a comment over
 //! 65,536 characters, so the comment is cut, with a note, below that.
 
-use crate::size::budgets::{Budgets, Violation};
-use crate::size::report::Report;
-use crate::util::table::{human_bytes, human_delta, Table};
+use crate::budgets::{Budgets, Violation};
+use crate::report::Report;
+use crate::table::{human_bytes, human_delta, Table};
 
 /// The hidden first line a workflow finds the comment by, to update it.
 pub const MARKER: &str = "<!-- cortex-size-report -->";
@@ -30,7 +30,7 @@ pub struct Gate<'a> {
 pub fn comment(gate: &Gate<'_>, limit: usize) -> String {
     let head = format!("{MARKER}\n{}\n\n", verdict(gate));
     let mut parts = vec![artifact_table(gate)];
-    let savings = crate::size::render::std_savings(gate.report);
+    let savings = crate::render::std_savings(gate.report);
     if !savings.is_empty() {
         parts.push(format!("\n{savings}"));
     }
@@ -129,7 +129,7 @@ fn artifact_table(gate: &Gate<'_>) -> String {
 /// folded away.
 fn details(report: &Report) -> String {
     let mut out = String::from("\n<details><summary>Sections and crates</summary>\n\n");
-    if let Some(sections) = crate::size::render::section_table(report) {
+    if let Some(sections) = crate::render::section_table(report) {
         out.push_str(&sections.render_markdown());
     }
     for a in &report.attribution {
@@ -186,13 +186,16 @@ fn fit(head: &str, parts: &[String], limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::attribution::CrateSize;
-    use crate::size::budgets::check_budgets;
-    use crate::size::diff::{growers, render_growers};
+    use crate::attribution::CrateSize;
+    use crate::budgets::check_budgets;
+    use crate::diff::{growers, render_growers};
 
     /// The committed baseline: a real report of this repository.
     fn real_report() -> Report {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../reports/size-baseline.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../reports/size-baseline.json"
+        );
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
     }
 

@@ -1,10 +1,10 @@
 //! The size report for people: the artifact and section tables of
 //! `size-report`, and `size.md`.
 
-use crate::size::artifact::{SHIPPED_SUFFIX, STABLE_STD_SUFFIX};
-use crate::size::budgets::{Acceptance, Budgets, TRAILER};
-use crate::size::report::{Measured, Report};
-use crate::util::table::{human_bytes, human_delta, Table};
+use crate::artifact::{SHIPPED_SUFFIX, STABLE_STD_SUFFIX};
+use crate::budgets::{Acceptance, Budgets, TRAILER};
+use crate::report::{Measured, Report};
+use crate::table::{human_bytes, human_delta, Table};
 
 /// What the size-first std saves: a line per package whose shipped `.wasm`
 /// has its `release-stable-std` twin in `report`; empty without one.
@@ -164,7 +164,7 @@ pub fn accepted_lines(accepted: &[Acceptance]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::report::tests::measured;
+    use crate::report::tests::measured;
 
     #[test]
     fn std_savings_compare_the_shipped_file_with_its_stable_std_twin() {

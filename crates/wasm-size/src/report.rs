@@ -8,9 +8,9 @@ use std::fmt;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::size::artifact::{artifact_id, Kind, Profile, Stage};
-use crate::size::attribution::{Attribution, CrateSize, FunctionSize};
-use crate::size::wasm::Sizes;
+use crate::artifact::{artifact_id, Kind, Profile, Stage};
+use crate::attribution::{Attribution, CrateSize, FunctionSize};
+use crate::wasm::Sizes;
 
 /// One measured artifact, as written to `size.json` and the baseline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,11 +6,12 @@ use std::io::{Read, Seek};
 
 use anyhow::{Context, Result};
 
-use crate::size::attribution::{self, Attribution};
-use crate::size::callgraph::{self, Graph, Mode};
-use crate::size::scan::{read, Sections};
+use crate::attribution::{self, Attribution};
+use crate::callgraph::{self, Graph, Mode};
+use crate::scan::{read, Sections};
 
 /// What `bloat` reads from one file.
+#[derive(Debug)]
 pub struct Analysed {
     pub attribution: Attribution,
     /// When asked for: the call graph in that mode.
@@ -43,8 +44,8 @@ pub fn analyse<R: Read + Seek>(reader: R, file: &str, mode: Option<Mode>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::scan::READ_AT_MOST;
-    use crate::size::synthetic::large;
+    use crate::scan::READ_AT_MOST;
+    use crate::synthetic::large;
     use std::io::Cursor;
     use std::io::{Read, Seek, SeekFrom};
 
@@ -76,7 +77,7 @@ mod tests {
             a.attribution,
             attribution::attribute(&wasm, "m.wasm").unwrap()
         );
-        assert_eq!(a.sections, crate::size::wasm::wasm_sections(&wasm).unwrap());
+        assert_eq!(a.sections, crate::wasm::wasm_sections(&wasm).unwrap());
         let g = a.graph.unwrap();
         let d = g.dominators();
         assert_eq!(d.reachable_bytes, g.bytes.iter().sum::<u64>());

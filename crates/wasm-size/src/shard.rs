@@ -8,8 +8,8 @@
 
 use anyhow::{bail, Result};
 
-use crate::size::report::Report;
-pub use crate::size::report::Shard;
+use crate::report::Report;
+pub use crate::report::Shard;
 
 /// Joins shard reports, each named (its file) for the errors, into one
 /// report, as if one run had measured everything: artifacts and
@@ -187,7 +187,10 @@ mod tests {
 
     /// The committed baseline: a real whole measurement of our packages.
     fn whole() -> Report {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../reports/size-baseline.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../reports/size-baseline.json"
+        );
         let mut r: Report = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         r.sort();
         r

@@ -7,10 +7,10 @@ use std::fmt;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::size::artifact::Kind;
-use crate::size::diff::{Change, Growers};
-use crate::size::report::{Measured, Report};
-use crate::util::table::{human_bytes, human_delta};
+use crate::artifact::Kind;
+use crate::diff::{Change, Growers};
+use crate::report::{Measured, Report};
+use crate::table::{human_bytes, human_delta};
 
 /// `[workspace.metadata.size-budgets]` in the root Cargo.toml.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -344,7 +344,7 @@ pub fn parse_trailers(log: &str) -> (Vec<Acceptance>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::report::tests::measured;
+    use crate::report::tests::measured;
 
     fn artifact(id: &str, bytes: u64, gzip: u64) -> Measured {
         measured(id, bytes, gzip)

@@ -45,7 +45,7 @@ use wasmparser::{
     Operator, OperatorsReader, Payload, TypeRef,
 };
 
-use crate::size::scan;
+use crate::scan;
 
 /// How functions listed in the table are reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +115,10 @@ impl Graph {
         self.bytes.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
     pub fn node(&self, id: u32) -> Node {
         if id < self.functions {
             Node::Function(id)
@@ -155,7 +159,7 @@ impl Graph {
 }
 
 /// A reference found in a body or a data word, before data objects exist.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 enum Ref {
     Function(u32),
     /// An address in linear memory.
@@ -180,6 +184,7 @@ pub fn graph(wasm: &[u8], mode: Mode) -> Result<Graph> {
 /// What the graph takes from a module in `size::scan`'s pass: no section
 /// kept, only the references each body and data word makes and the few
 /// data words the vtable test reads.
+#[derive(Debug)]
 pub struct Collector {
     mode: Mode,
     imports: u32,
@@ -705,6 +710,7 @@ fn const_value(expr: &wasmparser::ConstExpr) -> Option<u64> {
 
 /// The active segments of memory 0, by address, to tell whether a value
 /// points into data.
+#[derive(Debug)]
 struct Memory {
     /// (start, end, segment index), sorted by start, empty ones left out.
     ranges: Vec<(u64, u64, u32)>,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::size::report::Report;
+use crate::report::Report;
 
 /// The history, in the reports dir.
 pub const HISTORY_FILE: &str = "history.jsonl";
@@ -155,42 +155,7 @@ pub fn to_jsonl(entries: &[Entry]) -> Result<String> {
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) fn sizes(commit: &str, bytes: u64, gzip: u64) -> Entry {
-        Entry {
-            commit: commit.into(),
-            date: "2025-01-02T12:00:00+00:00".into(),
-            rustc: "rustc 1.95.0".into(),
-            artifacts: BTreeMap::from([
-                (
-                    "wasm-demo/wasm/release/opt".to_owned(),
-                    ArtifactPoint {
-                        bytes,
-                        gzip_bytes: gzip,
-                    },
-                ),
-                (
-                    "wasm-demo/wasm/release/raw".to_owned(),
-                    ArtifactPoint {
-                        bytes: bytes * 3,
-                        gzip_bytes: gzip * 2,
-                    },
-                ),
-            ]),
-            build_seconds: BTreeMap::new(),
-            failed: None,
-        }
-    }
-
-    pub(crate) fn bench(commit: &str, seconds: f64) -> Entry {
-        Entry {
-            commit: commit.into(),
-            date: String::new(),
-            rustc: String::new(),
-            artifacts: BTreeMap::new(),
-            build_seconds: BTreeMap::from([("wasm-demo/release/incremental".to_owned(), seconds)]),
-            failed: None,
-        }
-    }
+    use crate::fixtures::sizes;
 
     #[test]
     fn from_report_takes_every_artifact_and_needs_a_commit() {

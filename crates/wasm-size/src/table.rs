@@ -71,6 +71,7 @@ pub fn truncate(s: &str, max: usize) -> String {
 }
 
 /// A table rendered as aligned columns (text) or as a Markdown table.
+#[derive(Debug)]
 pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,

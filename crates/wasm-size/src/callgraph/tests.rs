@@ -2,7 +2,7 @@
 //! modules whose answers are known, and on a large generated one.
 
 use super::*;
-use crate::size::synthetic::{body, large, Function, Instr, Module};
+use crate::synthetic::{body, large, Function, Instr, Module};
 
 /// Function indices of the fixture (import `ext` is 0).
 const START: u32 = 1;
@@ -301,7 +301,7 @@ fn a_large_module_gives_the_figures_it_was_built_with() {
     assert_eq!(d.retained[l.chain[0] as usize], chain_bytes);
     assert_eq!(d.idom[l.chain[0] as usize], 0);
     let (user, address, [m1, m2]) = l.vtable_user;
-    let vtable = data_node(&g, 0, address - crate::size::synthetic::VTABLES_AT);
+    let vtable = data_node(&g, 0, address - crate::synthetic::VTABLES_AT);
     assert_eq!(d.idom[vtable as usize], user);
     assert_eq!(d.idom[m1 as usize], vtable);
     assert_eq!(d.idom[m2 as usize], vtable + 1);

@@ -1,6 +1,6 @@
 use super::check::{check, selftest_result, Hover, Node, Rendered, View};
 use super::*;
-use crate::size::attribution::{CrateSize, DataSize, FunctionSize};
+use crate::attribution::{CrateSize, DataSize, FunctionSize};
 
 fn function(name: &str, krate: &str, bytes: u64) -> FunctionSize {
     FunctionSize {
@@ -409,7 +409,7 @@ fn faithful(t: &Treemap, scale: f64) -> Rendered {
         whole.push(node(format!("c{i}"), "crate", &c.name, r));
         hovers.push(Hover {
             id: format!("c{i}"),
-            text: format!("{}in …{}", c.name, crate::util::table::human_bytes(c.bytes)),
+            text: format!("{}in …{}", c.name, crate::table::human_bytes(c.bytes)),
         });
         let mut zoomed = Vec::new();
         for (j, it) in c.items.iter().enumerate() {

@@ -7,13 +7,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::size::attribution::{Attribution, CrateSize, DataSize, FunctionSize, DATA, UNKNOWN};
-use crate::size::callgraph::{path_to, Dominators, Graph, Node, SUPER_ROOT, UNREACHED};
+use crate::attribution::{Attribution, CrateSize, DataSize, FunctionSize, DATA, UNKNOWN};
+use crate::callgraph::{path_to, Dominators, Graph, Node, SUPER_ROOT, UNREACHED};
 
 /// What the table node is called.
 pub const TABLE: &str = "[table]";
 
 /// A graph whose nodes have names and crates.
+#[derive(Debug)]
 pub struct Named {
     pub graph: Graph,
     /// Per node: its name (demangled), and its crate (`[data]` for data,
@@ -288,6 +289,7 @@ pub fn garbage(named: &Named) -> Vec<Garbage> {
 /// What keeps each of `functions` and each crate alive: the names on its
 /// shortest path from a root, root first, without itself. For a crate, the
 /// path of its function nearest a root, up to that function's caller.
+#[derive(Debug)]
 pub struct KeptBy {
     pub functions: BTreeMap<String, Vec<String>>,
     pub crates: BTreeMap<String, Vec<String>>,
@@ -353,9 +355,9 @@ pub fn kept_by_line(target: &str, path: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::size::attribution::attribute;
-    use crate::size::callgraph::{graph, Mode};
-    use crate::size::synthetic::{Function, Instr, Module};
+    use crate::attribution::attribute;
+    use crate::callgraph::{graph, Mode};
+    use crate::synthetic::{Function, Instr, Module};
 
     fn module() -> Vec<u8> {
         let f = |name: &str, body: Vec<Instr>| Function {
