@@ -212,18 +212,28 @@ fn non_wasm_package_is_refused_with_the_fix() {
     );
 }
 
-#[test]
-fn missing_target_without_rustup_says_what_to_do() {
-    // A PATH whose only rustc reports a sysroot without wasm targets, and no rustup.
-    let dir = tempfile::tempdir().unwrap();
-    let sysroot = dir.path().join("sysroot");
-    std::fs::create_dir_all(sysroot.join("lib/rustlib/x86_64-unknown-linux-gnu")).unwrap();
-    let bin = dir.path().join("bin");
+/// A toolchain with no rustup: a `bin/rustc` in `dir` that answers every
+/// question with a sysroot holding the standard library of `targets` only
+/// (and no std source). Returns that rustc and a PATH of it alone and the
+/// system's tools.
+fn toolchain_without_rustup(dir: &Path, targets: &[&str]) -> (PathBuf, String) {
+    let sysroot = dir.join("sysroot");
+    for target in targets {
+        std::fs::create_dir_all(sysroot.join("lib/rustlib").join(target)).unwrap();
+    }
+    let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let rustc = bin.join("rustc");
     write_script(&rustc, &format!("#!/bin/sh\necho {}\n", sysroot.display()));
+    (rustc, format!("{}:/bin:/usr/bin", bin.display()))
+}
+
+#[test]
+fn missing_target_without_rustup_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = toolchain_without_rustup(dir.path(), &["x86_64-unknown-linux-gnu"]);
     let out = run(xtask(&["build-wasm", "-p", "wasm-demo"])
-        .env("PATH", format!("{}:/bin:/usr/bin", bin.display()))
+        .env("PATH", path)
         .env("CARGO", env!("CARGO")));
     assert_could_not_run(
         &out,
@@ -237,19 +247,13 @@ fn missing_target_without_rustup_says_what_to_do() {
 
 #[test]
 fn missing_rust_src_without_rustup_names_the_command_and_builds_nothing() {
-    // A PATH whose only rustc reports a sysroot with the wasm target but
-    // without std's source, and no rustup: the demo's size-first std
-    // cannot be built, and nothing may start building.
+    // The wasm target but not std's source, and no rustup: the demo's
+    // size-first std cannot be built, and nothing may start building.
     let dir = tempfile::tempdir().unwrap();
-    let sysroot = dir.path().join("sysroot");
-    std::fs::create_dir_all(sysroot.join("lib/rustlib/wasm32-wasip1")).unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let rustc = bin.join("rustc");
-    write_script(&rustc, &format!("#!/bin/sh\necho {}\n", sysroot.display()));
+    let (rustc, path) = toolchain_without_rustup(dir.path(), &["wasm32-wasip1"]);
     let target = dir.path().join("target");
     let out = run(xtask(&["build-wasm", "-p", "wasm-demo"])
-        .env("PATH", format!("{}:/bin:/usr/bin", bin.display()))
+        .env("PATH", path)
         .env("CARGO", env!("CARGO"))
         .env("RUSTC", &rustc)
         .env("CARGO_TARGET_DIR", &target));
