@@ -6,11 +6,14 @@
 //! build counts as fresh, and cargo is not run, only when all of this holds;
 //! any doubt runs cargo, which is always right:
 //! - the inputs key is the same: the toolchain (`rustc -V`), this xtask
-//!   binary (which chooses the flags cargo gets), the environment (all
-//!   of it, but the shell's own bookkeeping), `Cargo.lock` (which may
-//!   change only by cargo's own hand during the build), every member's
-//!   manifest, the `.cargo` config files cargo reads, and
-//!   `rust-toolchain(.toml)`;
+//!   binary (which chooses the flags cargo gets), the variables that can
+//!   change a build (`affects_builds`), `Cargo.lock` (which may change
+//!   only by cargo's own hand during the build), every member's manifest,
+//!   the `.cargo` config files cargo reads, and `rust-toolchain(.toml)`;
+//! - the variables the build declared itself (build scripts'
+//!   `rerun-if-env-changed`, rustc's `# env-dep:`) have the values they
+//!   had, and the manifest of every local package it read, a path
+//!   dependency outside the workspace too, has the same content;
 //! - every output is there, as long and as old as the stamp says;
 //! - every source file cargo's dep-info (`<output>.d`) lists, the local
 //!   packages' sources (registry crates are immutable, pinned by
@@ -317,28 +320,17 @@ fn local_manifests(outputs: &[Output]) -> Vec<PathBuf> {
 /// or read by `env!`/`option_env!` (`# env-dep:V` in rustc's dep-info,
 /// `deps/*.d`). Sorted, each once.
 fn declared_env(dir: &Path) -> Vec<String> {
-    let files = |sub: &str, keep: fn(&Path) -> bool| -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(dir.join(sub))
+    let entries = |sub: &str| {
+        std::fs::read_dir(dir.join(sub))
             .into_iter()
             .flatten()
             .flatten()
-        {
-            let path = entry.path();
-            if sub == "build" {
-                out.push(path.join("output"));
-            } else if keep(&path) {
-                out.push(path);
-            }
-        }
-        out
+            .map(|e| e.path())
     };
+    let script_outputs = entries("build").map(|p| p.join("output"));
+    let dep_infos = entries("deps").filter(|p| p.extension().is_some_and(|e| e == "d"));
     let mut names = Vec::new();
-    let is_dep_info = |p: &Path| p.extension().is_some_and(|e| e == "d");
-    for file in files("build", |_| true)
-        .into_iter()
-        .chain(files("deps", is_dep_info))
-    {
+    for file in script_outputs.chain(dep_infos) {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
