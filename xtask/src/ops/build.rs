@@ -138,8 +138,13 @@ pub fn build(
     })
 }
 
-/// Every package and profile of `packages` × `profiles` that is built.
-fn jobs<'a>(packages: &[&'a Package], profiles: &[Profile]) -> Result<Vec<(&'a Package, Profile)>> {
+/// Every package and profile of `packages` × `profiles` that is built
+/// (`release-stable-std` only for size-first packages): build-wasm's,
+/// `--no-build`'s and bench-build's one list.
+pub fn jobs<'a>(
+    packages: &[&'a Package],
+    profiles: &[Profile],
+) -> Result<Vec<(&'a Package, Profile)>> {
     let mut jobs = Vec::new();
     for package in packages {
         for profile in std_mode::profiles(package, profiles)? {
@@ -194,14 +199,18 @@ fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Res
     let color = std::io::stderr().is_terminal().then_some("--color=always");
     let toolchain = Toolchain::read(sh)?;
     cache::check_server(sh)?;
+    let size_first = jobs
+        .iter()
+        .map(|(package, profile)| std_mode::is_size_first(package, *profile))
+        .collect::<Result<Vec<bool>>>()?;
     // Before any cargo starts, so that a missing rust-src builds nothing.
-    for (package, profile) in jobs {
-        if std_mode::is_size_first(package, *profile)? {
+    for ((package, _), &from_source) in jobs.iter().zip(&size_first) {
+        if from_source {
             let who = format!("the release build of `{}` (std = \"size\")", package.name);
             setup::ensure_rust_src(sh, &toolchain, &who)?;
         }
     }
-    let remap = remap_flags(Some(&toolchain));
+    let remap = remap_flags(&toolchain);
     let _root = sh.push_dir(&ws.root);
     let cargo = cargo();
     let mut cmds = Vec::new();
@@ -214,7 +223,7 @@ fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Res
             sh,
             "{cargo} build -p {name} --target {WASM_TARGET} --target-dir {target_dir} {release...} {color...}"
         );
-        let cmd = with_std(cmd, std_mode::is_size_first(package, *profile)?, &remap);
+        let cmd = with_std(cmd, size_first[i], &remap);
         eprintln!(
             "[{}/{}] {name} ({profile}) for {WASM_TARGET}\n$ {cmd}",
             i + 1,
@@ -264,7 +273,7 @@ fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Res
 /// `--remap-path-prefix` flags that take this machine's paths out of the
 /// binary. Panic locations name source files: dependencies under
 /// CARGO_HOME (`registry/src/<index>/tokio-1.48.0/src/…`, git checkouts)
-/// and, with `toolchain`, std's source (see below). Remapped, the same
+/// and std's source under `toolchain`'s sysroot (see below). Remapped, the same
 /// commit gives the same bytes whatever CARGO_HOME, and the shorter
 /// strings are smaller. The workspace's members need none: cargo hands
 /// rustc their sources relative to the workspace root. Nor may the
@@ -272,20 +281,15 @@ fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Res
 /// cache hashes them, and a second clone at another path would miss even
 /// for tokio (measured: no remap of the checkout, the same bytes from two
 /// clone paths, and a registry crate hits in the second clone).
-pub fn remap_flags(toolchain: Option<&Toolchain>) -> Vec<String> {
+pub fn remap_flags(toolchain: &Toolchain) -> Vec<String> {
     let mut prefixes: Vec<(PathBuf, String)> = Vec::new();
     // std's source, where rust-src is installed: rustc names the local copy
     // in the panic locations of std code inlined into ours (and builds std
     // from it, size-first), where without the component it writes
     // `/rustc/<commit>/library/…`. Mapped back, the bytes are the same with
     // or without the component, as in rustc's own dist builds.
-    if let Some(Toolchain {
-        commit_hash: Some(hash),
-        ..
-    }) = toolchain
-    {
-        let src = toolchain.map(Toolchain::rust_src).unwrap_or_default();
-        prefixes.push((src, format!("/rustc/{hash}")));
+    if let Some(hash) = &toolchain.commit_hash {
+        prefixes.push((toolchain.rust_src(), format!("/rustc/{hash}")));
     }
     if let Some(home) = workspace::cargo_home() {
         prefixes.push((home.clone(), "/cargo".to_owned()));

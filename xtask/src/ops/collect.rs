@@ -11,7 +11,6 @@ use crate::ops::artifacts::{self, Artifact};
 use crate::ops::build;
 use crate::ops::measure::measure;
 use crate::ops::provenance;
-use crate::ops::std_mode;
 use crate::ops::workspace::Workspace;
 use crate::util::files::{content_hash, write_atomic};
 use crate::util::git;
@@ -47,10 +46,8 @@ fn measure_packages(
     let (artifacts, _locks) = if no_build {
         let locks = build::lock_packages(ws, packages)?;
         let mut expected: Vec<Artifact> = Vec::new();
-        for p in packages {
-            for profile in std_mode::profiles(p, &profiles)? {
-                expected.extend(artifacts::expected(ws, p, profile));
-            }
+        for (p, profile) in build::jobs(packages, &profiles)? {
+            expected.extend(artifacts::expected(ws, p, profile));
         }
         if let Some(missing) = expected.iter().find(|a| !a.path.is_file()) {
             bail!(

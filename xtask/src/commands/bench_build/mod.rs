@@ -111,57 +111,53 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     let load_average = load_average();
     let dirty = is_dirty(sh, &ws.root, &reports);
     let mut rows = Vec::new();
-    let mut total = 0;
-    for package in &packages {
-        total += std_mode::profiles(package, &profiles)?.len() * modes.len() * args.runs as usize;
-    }
+    let jobs = build::jobs(&packages, &profiles)?;
+    let total = jobs.len() * modes.len() * args.runs as usize;
     let mut done = 0;
-    for package in &packages {
+    for (package, profile) in jobs {
         let edit_file = edit_target(ws, package)?;
-        for profile in std_mode::profiles(package, &profiles)? {
-            let target_dir = bench.join(format!("target-{}-{profile}", package.name));
-            let job = Job {
-                sh,
-                src: &src,
-                target_dir: &target_dir,
-                package: &package.name,
-                profile,
-                size_first: std_mode::is_size_first(package, profile)?,
-            };
-            for &mode in &modes {
-                let mut edit = None;
-                if mode == Mode::Incremental {
-                    if !modes.contains(&Mode::Cold) {
-                        warm_up(&job)?;
-                    }
-                    edit = Some(SourceEdit::new(src.join(&edit_file))?);
+        let target_dir = bench.join(format!("target-{}-{profile}", package.name));
+        let job = Job {
+            sh,
+            src: &src,
+            target_dir: &target_dir,
+            package: &package.name,
+            profile,
+            size_first: std_mode::is_size_first(package, profile)?,
+        };
+        for &mode in &modes {
+            let mut edit = None;
+            if mode == Mode::Incremental {
+                if !modes.contains(&Mode::Cold) {
+                    warm_up(&job)?;
                 }
-                let mut runs = Vec::new();
-                for run in 1..=args.runs {
-                    done += 1;
-                    eprint!(
-                        "[{done}/{total}] {} {profile} {mode}, run {run}/{} ...",
-                        package.name, args.runs
-                    );
-                    match &mut edit {
-                        Some(edit) => edit.apply()?,
-                        None => remove_dir(&target_dir)?,
-                    }
-                    let seconds = job.timed_build(mode, &edit_file)?;
-                    eprintln!(" {seconds:.1} s");
-                    runs.push(seconds);
-                }
-                if let Some(edit) = edit {
-                    // The next profile and the packages built after this one
-                    // must see the sources as they are in the workspace.
-                    edit.restore()?;
-                }
-                let mut row = Row::new(&package.name, profile, mode, runs);
-                if mode == Mode::Incremental {
-                    row.edited = Some(edit_file.display().to_string());
-                }
-                rows.push(row);
+                edit = Some(SourceEdit::new(src.join(&edit_file))?);
             }
+            let mut runs = Vec::new();
+            for run in 1..=args.runs {
+                done += 1;
+                eprint!(
+                    "[{done}/{total}] {} {profile} {mode}, run {run}/{} ...",
+                    package.name, args.runs
+                );
+                match &mut edit {
+                    Some(edit) => edit.apply()?,
+                    None => remove_dir(&target_dir)?,
+                }
+                let seconds = job.timed_build(mode, &edit_file)?;
+                eprintln!(" {seconds:.1} s");
+                runs.push(seconds);
+            }
+            if let Some(edit) = edit {
+                // The next profile and the packages built after this one
+                // must see the sources as they are in the workspace.
+                edit.restore()?;
+            }
+            let mut row = Row::new(&package.name, profile, mode, runs);
+            if mode == Mode::Incremental {
+                row.edited = Some(edit_file.display().to_string());
+            }
+            rows.push(row);
         }
     }
 
