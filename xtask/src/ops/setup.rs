@@ -2,7 +2,7 @@
 //! components, libclang for the rocksdb crate's bindgen, Chromium for the
 //! treemap's browser test, and the compiler cache test's Redis server.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
@@ -53,11 +53,7 @@ fn installed_targets(sh: &Shell) -> Result<Vec<String>> {
         let list = cmd!(sh, "rustup target list --installed").quiet().read()?;
         return Ok(list.lines().map(str::to_owned).collect());
     }
-    let sysroot = cmd!(sh, "rustc --print sysroot")
-        .quiet()
-        .read()
-        .context("cannot run rustc: is a Rust toolchain installed and on PATH?")?;
-    let rustlib = Path::new(sysroot.trim()).join("lib/rustlib");
+    let rustlib = sysroot(sh)?.join("lib/rustlib");
     Ok(std::fs::read_dir(&rustlib)
         .with_context(|| format!("cannot read {}", rustlib.display()))?
         .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
@@ -101,13 +97,20 @@ pub struct Toolchain {
     pub commit_hash: Option<String>,
 }
 
+/// The sysroot of the rustc cargo builds with (`RUSTC`, else `rustc`).
+fn sysroot(sh: &Shell) -> Result<PathBuf> {
+    let rustc = process::rustc();
+    let sysroot = cmd!(sh, "{rustc} --print sysroot")
+        .quiet()
+        .read()
+        .context("cannot run rustc: is a Rust toolchain installed and on PATH?")?;
+    Ok(sysroot.trim().into())
+}
+
 impl Toolchain {
     pub fn read(sh: &Shell) -> Result<Self> {
+        let sysroot = sysroot(sh)?;
         let rustc = process::rustc();
-        let sysroot = cmd!(sh, "{rustc} --print sysroot")
-            .quiet()
-            .read()
-            .context("cannot run rustc: is a Rust toolchain installed and on PATH?")?;
         let verbose = cmd!(sh, "{rustc} -vV").quiet().read()?;
         let commit_hash = verbose
             .lines()
@@ -116,7 +119,7 @@ impl Toolchain {
             .filter(|h| !h.is_empty() && *h != "unknown")
             .map(str::to_owned);
         Ok(Self {
-            sysroot: sysroot.trim().into(),
+            sysroot,
             commit_hash,
         })
     }
