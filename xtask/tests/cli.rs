@@ -1491,6 +1491,19 @@ fn write_tiny_workspace(root: &Path, name: &str) {
     write(".gitignore", "/target\n");
 }
 
+/// Adds `line` (`name = "version"`, say) as the only dependency of the
+/// tiny workspace's app at `root`.
+fn add_tiny_dependency(root: &Path, line: &str) {
+    let manifest = root.join("app/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let with = text.replace(
+        "[package.metadata.cortex]",
+        &format!("[dependencies]\n{line}\n\n[package.metadata.cortex]"),
+    );
+    assert_ne!(with, text, "the tiny workspace's manifest changed shape");
+    std::fs::write(&manifest, with).unwrap();
+}
+
 /// Cargo's hash for a workspace member does not depend on the checkout's
 /// path, so with one target dir the xtask binary built in one checkout runs
 /// in every other. Here it is the binary of this checkout, run in two
@@ -2557,15 +2570,7 @@ fn a_running_sccache_server_without_our_base_dirs_is_restarted_or_named() {
     let clones = [dir.path().join("a"), dir.path().join("b/a/longer/path")];
     for ws in &clones {
         write_tiny_workspace(ws, "tiny-clones");
-        let manifest = std::fs::read_to_string(ws.join("app/Cargo.toml")).unwrap();
-        std::fs::write(
-            ws.join("app/Cargo.toml"),
-            manifest.replace(
-                "[package.metadata.cortex]",
-                "[dependencies]\ncfg-if = \"1\"\n\n[package.metadata.cortex]",
-            ),
-        )
-        .unwrap();
+        add_tiny_dependency(ws, "cfg-if = \"1\"");
         std::fs::write(
             ws.join("app/src/lib.rs"),
             "cfg_if::cfg_if! {\n    if #[cfg(target_arch = \"wasm32\")] {\n        \
@@ -2926,15 +2931,7 @@ fn a_path_dependency_outside_the_workspace_is_part_of_freshness() {
          else { \"feature-big-off\" }\n}\n",
     )
     .unwrap();
-    let app = std::fs::read_to_string(ws.join("app/Cargo.toml")).unwrap();
-    std::fs::write(
-        ws.join("app/Cargo.toml"),
-        app.replace(
-            "[package.metadata.cortex]",
-            "[dependencies]\noutside = { path = \"../../outside\" }\n\n[package.metadata.cortex]",
-        ),
-    )
-    .unwrap();
+    add_tiny_dependency(&ws, "outside = { path = \"../../outside\" }");
     std::fs::write(
         ws.join("app/src/main.rs"),
         "fn main() {\n    println!(\"{}\", outside::word());\n}\n",
