@@ -25,8 +25,8 @@ use commands::{
     bench_bloat, bench_build, bench_cache, bench_runtime, bloat, build_wasm, doctor, run_wasm,
     size_diff, size_report, test, Outcome,
 };
-use ops::cache::{self, Cache};
-use ops::workspace::Workspace;
+use ops::env::cache::{self, Cache};
+use ops::env::workspace::Workspace;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -80,7 +80,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     let sh = Shell::new()?;
     if matches!(cli.command, Command::SizeReport(_) | Command::BuildWasm(_)) {
         // Answered while `cargo metadata` runs.
-        ops::provenance::ask_rustc_version(&sh);
+        ops::env::provenance::ask_rustc_version(&sh);
     }
     let ws = Workspace::load()?;
     cache::configure(&sh, &ws, cli.cache)?;

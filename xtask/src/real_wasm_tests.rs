@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::ops::artifacts;
-use crate::ops::shrink::{self, Outcome};
+use crate::ops::build::artifacts;
+use crate::ops::build::shrink::{self, Shrunk};
 use wasm_size::attribution::*;
 use wasm_size::callgraph;
 use wasm_size::diff::{diff, render, Side};
@@ -88,17 +88,17 @@ fn tiny_optimized() -> &'static (Vec<u8>, Vec<u8>) {
         let (shipped, names) = (artifacts::opt_path(&raw), artifacts::names_path(&raw));
         assert_eq!(
             shrink::optimize(&raw, &shipped, &cache).unwrap(),
-            Outcome::Optimized
+            Shrunk::Optimized
         );
         // Its own cache entry: not the shipped file's.
         assert_eq!(
             shrink::optimize_keeping_names(&raw, &names, &cache).unwrap(),
-            Outcome::Optimized
+            Shrunk::Optimized
         );
         std::fs::remove_file(&names).unwrap();
         assert_eq!(
             shrink::optimize_keeping_names(&raw, &names, &cache).unwrap(),
-            Outcome::Cached
+            Shrunk::Cached
         );
         (
             std::fs::read(&shipped).unwrap(),

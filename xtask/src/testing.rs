@@ -86,13 +86,13 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 
 /// A workspace at `root` with target dir `target` and no packages, for tests
 /// of path layouts: no cargo runs.
-pub fn workspace_at(root: &Path, target: &Path) -> crate::ops::workspace::Workspace {
+pub fn workspace_at(root: &Path, target: &Path) -> crate::ops::env::workspace::Workspace {
     let metadata: cargo_metadata::Metadata = serde_json::from_value(serde_json::json!({
         "packages": [], "workspace_members": [], "resolve": null, "version": 1,
         "workspace_root": root, "target_directory": target,
     }))
     .unwrap();
-    crate::ops::workspace::Workspace {
+    crate::ops::env::workspace::Workspace {
         root: root.to_owned(),
         target_dir: target.to_owned(),
         metadata,

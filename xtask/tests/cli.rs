@@ -1110,7 +1110,7 @@ fn xtask_never_links_wasmtime() {
 // ---- size-report --against: a revision built in a temporary worktree ----
 
 /// The target dir this test binary was built in. `cargo xtask test` passes
-/// it as `--target-dir`, never as CARGO_TARGET_DIR (see ops::cache), so it
+/// it as `--target-dir`, never as CARGO_TARGET_DIR (see ops::env::cache), so it
 /// is read from cargo's compile-time `CARGO_TARGET_TMPDIR` (`<target>/tmp`).
 fn cargo_target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -2895,7 +2895,7 @@ fn fresh_builds_start_no_cargo_and_an_edit_builds_again() {
     let with_script = build(Some(("TINY_FLAVOUR", "plain")));
     assert!(!with_script.contains("builds fresh"), "{with_script}");
     // Sources written just before a build are checked once more by the
-    // next (see `ops::fresh`): the one after that is fresh.
+    // next (see `ops::build::fresh`): the one after that is fresh.
     build(Some(("TINY_FLAVOUR", "plain")));
     let again = build(Some(("TINY_FLAVOUR", "plain")));
     assert!(again.contains("1 of 1 builds fresh"), "{again}");

@@ -13,7 +13,7 @@ use serde::Serialize;
 use xshell::{cmd, Shell};
 
 use super::Outcome;
-use crate::ops::workspace::Workspace;
+use crate::ops::env::workspace::Workspace;
 use crate::util::files::write_atomic;
 use crate::util::stats::Summary;
 use wasm_size::synthetic::large;

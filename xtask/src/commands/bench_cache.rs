@@ -18,10 +18,10 @@ use xshell::{cmd, Shell};
 
 use super::bench_build::{load_average, reproduce_command};
 use super::Outcome;
-use crate::ops::cache::{self, Redis, Stats};
-use crate::ops::provenance::Provenance;
-use crate::ops::setup;
-use crate::ops::workspace::Workspace;
+use crate::ops::env::cache::{self, Redis, Stats};
+use crate::ops::env::provenance::Provenance;
+use crate::ops::env::setup;
+use crate::ops::env::workspace::Workspace;
 use crate::util::files::{check_writable, dir_bytes, remove_dir, write_atomic};
 use crate::util::git;
 use crate::util::lock::{self, WhenBusy};

@@ -14,11 +14,12 @@ use serde::{Deserialize, Serialize};
 use xshell::{cmd, Cmd, Shell};
 
 use super::Outcome;
-use crate::ops::artifacts::{self, WASM_TARGET};
-use crate::ops::provenance::Provenance;
-use crate::ops::setup::Toolchain;
-use crate::ops::workspace::Workspace;
-use crate::ops::{build, runtime, setup, shrink};
+use crate::ops::build::artifacts::{self, WASM_TARGET};
+use crate::ops::build::{self, runtime, shrink};
+use crate::ops::env::provenance::Provenance;
+use crate::ops::env::setup;
+use crate::ops::env::setup::Toolchain;
+use crate::ops::env::workspace::Workspace;
 use crate::util::files::write_atomic;
 use crate::util::process::cargo;
 use crate::util::stats::Summary;
@@ -169,7 +170,7 @@ struct Guests {
     native: PathBuf,
     /// wasm32-wasip1 after -Oz, the prebuilt std.
     wasm: PathBuf,
-    /// The same with the size-first std (`ops::std_mode`).
+    /// The same with the size-first std (`ops::build::std_mode`).
     size_first: PathBuf,
 }
 

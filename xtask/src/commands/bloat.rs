@@ -4,7 +4,7 @@
 //!
 //! The shipped `<bin>.opt.wasm` has no names, so `-p PKG` reads its twin
 //! `<bin>.opt.names.wasm` (the same `-Oz` run, names kept; see
-//! `ops::shrink::optimize_keeping_names`) and checks that its code section
+//! `ops::build::shrink::optimize_keeping_names`) and checks that its code section
 //! is as big as the shipped one's.
 
 use std::collections::HashMap;
@@ -15,11 +15,11 @@ use cargo_metadata::TargetKind;
 use xshell::Shell;
 
 use super::Outcome;
-use crate::ops::artifacts;
 use crate::ops::build;
+use crate::ops::build::artifacts;
+use crate::ops::env::workspace::Workspace;
+use crate::ops::measure::treemap;
 use crate::ops::reports;
-use crate::ops::treemap;
-use crate::ops::workspace::Workspace;
 use crate::util::files::check_output;
 use wasm_size::analyse::{analyse, Analysed};
 use wasm_size::artifact::Profile;

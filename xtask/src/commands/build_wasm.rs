@@ -5,9 +5,9 @@ use anyhow::Result;
 use xshell::Shell;
 
 use super::Outcome;
-use crate::ops::artifacts::Artifact;
 use crate::ops::build;
-use crate::ops::workspace::Workspace;
+use crate::ops::build::artifacts::Artifact;
+use crate::ops::env::workspace::Workspace;
 use wasm_size::artifact::Profile;
 use wasm_size::table::{human_bytes, Table};
 

@@ -4,11 +4,11 @@ use anyhow::{Context, Result};
 use xshell::Shell;
 
 use super::Outcome;
-use crate::ops::cache;
-use crate::ops::features::{self, WASM_TOKIO_FEATURES};
-use crate::ops::setup::{self, Toolchain, WASM_TARGETS};
-use crate::ops::std_mode::{StdMode, SIZE_FIRST_CARGO_ARGS, SIZE_FIRST_RUSTFLAGS};
-use crate::ops::workspace::Workspace;
+use crate::ops::build::std_mode::{StdMode, SIZE_FIRST_CARGO_ARGS, SIZE_FIRST_RUSTFLAGS};
+use crate::ops::env::cache;
+use crate::ops::env::features::{self, WASM_TOKIO_FEATURES};
+use crate::ops::env::setup::{self, Toolchain, WASM_TARGETS};
+use crate::ops::env::workspace::Workspace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {

@@ -8,8 +8,8 @@ use anyhow::{bail, Result};
 use xshell::{cmd, Shell};
 
 use super::Outcome;
-use crate::ops::workspace::Workspace;
-use crate::ops::{artifacts, build, runtime};
+use crate::ops::build::{self, artifacts, runtime};
+use crate::ops::env::workspace::Workspace;
 use crate::util::process;
 use wasm_size::artifact::{Kind, Profile, Stage};
 

@@ -7,9 +7,9 @@ use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
 use super::Outcome;
+use crate::ops::env::workspace::Workspace;
+use crate::ops::measure::revision;
 use crate::ops::reports::load_baseline;
-use crate::ops::revision;
-use crate::ops::workspace::Workspace;
 use crate::util::git;
 use wasm_size::diff::{diff, render, Side};
 

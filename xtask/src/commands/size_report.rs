@@ -14,8 +14,11 @@ use anyhow::{bail, Result};
 use xshell::Shell;
 
 use super::Outcome;
-use crate::ops::workspace::Workspace;
-use crate::ops::{build, collect, provenance, publish, reports, revision, treemap};
+use crate::ops::build;
+use crate::ops::env::provenance;
+use crate::ops::env::workspace::Workspace;
+use crate::ops::measure::{collect, revision, treemap};
+use crate::ops::reports::{self, publish};
 use crate::util::files::{check_output, write_atomic};
 use crate::util::git;
 use wasm_size::budgets::{check_budgets, unknown_targets, Acceptance, TRAILER};

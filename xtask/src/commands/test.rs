@@ -7,10 +7,10 @@ use anyhow::Result;
 use xshell::{cmd, Shell};
 
 use super::Outcome;
-use crate::ops::cache;
-use crate::ops::runtime::{self, RuntimePaths};
-use crate::ops::setup::{self, WASM_TARGETS};
-use crate::ops::workspace::Workspace;
+use crate::ops::build::runtime::{self, RuntimePaths};
+use crate::ops::env::cache;
+use crate::ops::env::setup::{self, WASM_TARGETS};
+use crate::ops::env::workspace::Workspace;
 use crate::util::process::cargo;
 
 /// Fails when a step failed; errors are set-up that could not be done.
@@ -27,7 +27,7 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
     let chromium = setup::ensure_chromium(sh)?;
 
     let cargo = cargo();
-    // The target dir as a flag, never as CARGO_TARGET_DIR (see ops::cache).
+    // The target dir as a flag, never as CARGO_TARGET_DIR (see ops::env::cache).
     let target = ["--target-dir", &*ws.target_dir.to_string_lossy()].map(str::to_owned);
     let target = &target;
     let wasm_p: Vec<String> = ws

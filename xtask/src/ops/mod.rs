@@ -1,25 +1,18 @@
-//! The build layer: operations on a workspace. Workspace facts, set-up
-//! (rustup, apt), cargo builds, `-Oz`, measuring files, the runtime, other
-//! revisions, the reports dir, treemap pages and the headless browser. Uses `size` for the model and `util` for
-//! plumbing; never a command.
+//! The operations layer: what the commands do, on a workspace, in folders
+//! by family. Uses `wasm-size` for the model and `util` for plumbing; never
+//! a command.
+//!
+//! - `env`: the workspace and the machine (metadata, set-up, provenance,
+//!   the compiler cache, the headless browser, doctor's feature check);
+//! - `build`: wasm builds, their freshness, `-Oz`, the std mode, the runtime;
+//! - `measure`: sizes of built files, the collector, other revisions,
+//!   treemap pages;
+//! - `reports`: the reports dir (lock, baseline, history, chart) and
+//!   publishing the history;
+//! - `bench`: the benchmarks' workspace copies.
 
-pub mod artifacts;
-pub mod bench_copy;
-pub mod browser;
+pub mod bench;
 pub mod build;
-pub mod cache;
-pub mod collect;
-pub mod features;
-pub mod fresh;
+pub mod env;
 pub mod measure;
-pub mod provenance;
-pub mod publish;
 pub mod reports;
-pub mod revision;
-pub mod runtime;
-pub mod setup;
-pub mod shrink;
-pub mod std_mode;
-pub mod synthetic;
-pub mod treemap;
-pub mod workspace;

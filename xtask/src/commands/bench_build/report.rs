@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ops::artifacts::WASM_TARGET;
-use crate::ops::provenance::Provenance;
+use crate::ops::build::artifacts::WASM_TARGET;
+use crate::ops::env::provenance::Provenance;
 use crate::util::stats::Summary;
 use wasm_size::artifact::Profile;
 use wasm_size::table::Table;

@@ -1,6 +1,6 @@
 //! `bench-build --synthetic N[,N…]`: what `size-report` costs as the
 //! number of wasm packages grows. For each N, a generated workspace of N
-//! wasm packages over cortex-core (`ops::synthetic`, in the benchmark
+//! wasm packages over cortex-core (`ops::bench::generated_workspace`, in the benchmark
 //! copy), where this very binary runs `size-report` twice: cold (an empty
 //! target dir) and warm (the same command again, nothing changed). Wall
 //! time, target-dir bytes and, under sccache, the cache's hits and misses
@@ -16,12 +16,13 @@ use xshell::{cmd, Shell};
 
 use super::{load_average, reproduce_command};
 use crate::commands::Outcome;
-use crate::ops::artifacts::WASM_TARGET;
-use crate::ops::bench_copy::{copy_workspace, fetch};
-use crate::ops::cache;
-use crate::ops::provenance::Provenance;
-use crate::ops::workspace::Workspace;
-use crate::ops::{setup, synthetic};
+use crate::ops::bench::copy::{copy_workspace, fetch};
+use crate::ops::bench::generated_workspace;
+use crate::ops::build::artifacts::WASM_TARGET;
+use crate::ops::env::cache;
+use crate::ops::env::provenance::Provenance;
+use crate::ops::env::setup;
+use crate::ops::env::workspace::Workspace;
 use crate::util::files::{check_writable, dir_bytes, remove_dir, write_atomic};
 use wasm_size::table::{human_bytes, percent, print_report, Table};
 
@@ -144,8 +145,8 @@ pub fn run(
     let mut rows = Vec::new();
     for &n in &counts {
         let files = copy_workspace(sh, ws, &src)?;
-        let names = synthetic::generate(ws, &src, n)?;
-        synthetic::check(&src, &names)?;
+        let names = generated_workspace::generate(ws, &src, n)?;
+        generated_workspace::check(&src, &names)?;
         eprintln!(
             "n={n}: {} generated wasm packages in a copy of the workspace ({files} files), {}",
             names.len(),

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{ensure, Context, Result};
 use xshell::{cmd, Shell};
 
-use crate::ops::workspace::Workspace;
+use crate::ops::env::workspace::Workspace;
 use crate::util::process::cargo;
 
 pub const RUNTIME_BIN: &str = "cortex-wasm-run";

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use xshell::{cmd, Shell};
 
-use crate::ops::workspace::Workspace;
+use crate::ops::env::workspace::Workspace;
 use crate::util::git;
 use crate::util::process::{self, cargo, Pending};
 

@@ -27,8 +27,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::ops::artifacts;
-use crate::ops::workspace::{self, Workspace};
+use crate::ops::build::artifacts;
+use crate::ops::env::workspace::{self, Workspace};
 use crate::util::files::{content_hash, write_atomic};
 
 /// Whether the variable `name` can change what cargo builds, as cargo's

@@ -25,14 +25,14 @@ const FEATURES: [Feature; 6] = [
 
 /// Whether `optimize` found its result in the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Shrunk {
     Optimized,
     Cached,
 }
 
 /// Checks that `raw`, as cargo wrote it, is a valid module, then writes the
 /// file we ship from it with [`optimize`].
-pub fn ship(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
+pub fn ship(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Shrunk> {
     let bytes = std::fs::read(raw).with_context(|| format!("cannot read {}", raw.display()))?;
     // A module already in the cache was validated before it was optimised.
     if !cache_path(cache_dir, SHIPPED_SETTINGS, &bytes).is_file() {
@@ -53,7 +53,7 @@ fn cache_path(cache_dir: &Path, settings: &str, bytes: &[u8]) -> PathBuf {
 /// Writes `-Oz` of `raw` to `out`, with debug info and the producers section
 /// stripped: the file we ship. `raw` must already be valid wasm (Binaryen
 /// aborts the process on some malformed input, so validate first).
-pub fn optimize(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
+pub fn optimize(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Shrunk> {
     optimize_cached(raw, out, cache_dir, SHIPPED_SETTINGS, |opts| {
         opts.debug_info(false)
             .add_pass(Pass::StripDebug)
@@ -67,7 +67,7 @@ pub fn optimize(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
 /// than not asking for debug info) also stops Binaryen from reading it, and
 /// DWARF it reads would make it skip optimisations, so the code would no
 /// longer be the shipped code.
-pub fn optimize_keeping_names(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Outcome> {
+pub fn optimize_keeping_names(raw: &Path, out: &Path, cache_dir: &Path) -> Result<Shrunk> {
     optimize_cached(raw, out, cache_dir, NAMED_SETTINGS, |opts| {
         opts.debug_info(true)
             .add_pass(Pass::StripDwarf)
@@ -84,7 +84,7 @@ fn optimize_cached(
     cache_dir: &Path,
     settings: &str,
     configure: impl FnOnce(&mut OptimizationOptions),
-) -> Result<Outcome> {
+) -> Result<Shrunk> {
     let bytes = std::fs::read(raw).with_context(|| format!("cannot read {}", raw.display()))?;
     let cached = cache_path(cache_dir, settings, &bytes);
     let key = cached
@@ -99,7 +99,7 @@ fn optimize_cached(
     };
     let hit = std::fs::read(&cached).ok().filter(|b| intact(b));
     let (outcome, result) = if let Some(result) = hit {
-        (Outcome::Cached, result)
+        (Shrunk::Cached, result)
     } else {
         std::fs::create_dir_all(cache_dir)
             .with_context(|| format!("cannot create {}", cache_dir.display()))?;
@@ -122,7 +122,7 @@ fn optimize_cached(
         // The hash first: an entry without its hash is never served.
         write_atomic(&hash_file, content_hash(&[&result]).as_bytes())?;
         std::fs::rename(&tmp, &cached)?;
-        (Outcome::Optimized, result)
+        (Shrunk::Optimized, result)
     };
     // An output already holding these bytes is left as it is.
     if std::fs::read(out).ok().as_deref() != Some(result.as_slice()) {
@@ -147,23 +147,23 @@ mod tests {
             dir.path().join("cache"),
         );
         std::fs::write(&raw, EMPTY_MODULE).unwrap();
-        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Optimized);
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Shrunk::Optimized);
         let first = std::fs::read(&out).unwrap();
         validate_wasm(&first).unwrap();
         std::fs::remove_file(&out).unwrap();
-        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Cached);
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Shrunk::Cached);
         assert_eq!(std::fs::read(&out).unwrap(), first);
         // A damaged entry (truncated here) is dropped and made again.
         let entry = cache_path(&cache, SHIPPED_SETTINGS, EMPTY_MODULE);
         std::fs::write(&entry, &first[..first.len() - 1]).unwrap();
         std::fs::remove_file(&out).unwrap();
-        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Optimized);
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Shrunk::Optimized);
         assert_eq!(std::fs::read(&out).unwrap(), first);
         assert_eq!(std::fs::read(&entry).unwrap(), first);
         // A changed input is optimised again.
         let mut changed = EMPTY_MODULE.to_vec();
         changed.extend_from_slice(b"\0\x02\x01x"); // an empty custom section `x`
         std::fs::write(&raw, &changed).unwrap();
-        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Outcome::Optimized);
+        assert_eq!(optimize(&raw, &out, &cache).unwrap(), Shrunk::Optimized);
     }
 }

@@ -1,11 +1,15 @@
 //! Sizes of one file on disk, cached by its length and time, then by
 //! content hash: an untouched file costs one stat, an unchanged one a read.
 
+pub mod collect;
+pub mod revision;
+pub mod treemap;
+
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::ops::artifacts;
+use crate::ops::build::artifacts;
 use crate::util::files::{content_hash, write_atomic};
 use wasm_size::wasm::Sizes;
 

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
-use crate::ops::artifacts;
-use crate::ops::browser;
+use crate::ops::build::artifacts;
+use crate::ops::env::browser;
+use crate::ops::env::setup;
+use crate::ops::env::workspace::Workspace;
 use crate::ops::reports;
-use crate::ops::setup;
-use crate::ops::workspace::Workspace;
 use crate::util::files::{content_hash, write_atomic};
 use wasm_size::artifact::{artifact_id, Kind, Profile, Stage};
 use wasm_size::attribution::{attribute, Attribution};

@@ -7,11 +7,11 @@ use anyhow::{bail, Context, Result};
 use cargo_metadata::Package;
 use xshell::Shell;
 
-use crate::ops::artifacts::{self, Artifact};
 use crate::ops::build;
+use crate::ops::build::artifacts::{self, Artifact};
+use crate::ops::env::provenance;
+use crate::ops::env::workspace::Workspace;
 use crate::ops::measure::measure;
-use crate::ops::provenance;
-use crate::ops::workspace::Workspace;
 use crate::util::files::{content_hash, write_atomic};
 use crate::util::git;
 use wasm_size::artifact::{Kind, Profile, Stage};

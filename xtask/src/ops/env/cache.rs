@@ -20,8 +20,8 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use xshell::{cmd, Shell};
 
-use crate::ops::setup;
-use crate::ops::workspace::Workspace;
+use crate::ops::env::setup;
+use crate::ops::env::workspace::Workspace;
 use crate::util::process::{self, Server};
 
 /// A cache the user can ask xtask to set up (`--cache`, or `CORTEX_CACHE`).

@@ -1,6 +1,12 @@
 //! Builds wasm packages as the guide does, each alone in its own target dir
 //! for wasm32-wasip1, then `-Oz` on release `.wasm` files.
 
+pub mod artifacts;
+pub mod fresh;
+pub mod runtime;
+pub mod shrink;
+pub mod std_mode;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -9,17 +15,16 @@ use anyhow::{bail, Context, Result};
 use cargo_metadata::Package;
 use xshell::{cmd, Cmd, Shell};
 
-use crate::ops::artifacts::{self, Artifact, WASM_TARGET};
-use crate::ops::cache;
-use crate::ops::features::{self, TOKIO_WASM_ERROR};
-use crate::ops::fresh;
-use crate::ops::provenance;
-use crate::ops::setup::{self, Toolchain};
-use crate::ops::shrink::{self, Outcome};
-use crate::ops::std_mode::{self, SIZE_FIRST_CARGO_ARGS, SIZE_FIRST_RUSTFLAGS};
-use crate::ops::workspace::{self, Workspace};
+use crate::ops::env::cache;
+use crate::ops::env::features::{self, TOKIO_WASM_ERROR};
+use crate::ops::env::provenance;
+use crate::ops::env::setup::{self, Toolchain};
+use crate::ops::env::workspace::{self, Workspace};
 use crate::util::lock::{self, Lock, WhenBusy};
 use crate::util::process::{self, cargo};
+use artifacts::{Artifact, WASM_TARGET};
+use shrink::Shrunk;
+use std_mode::{SIZE_FIRST_CARGO_ARGS, SIZE_FIRST_RUSTFLAGS};
 use wasm_size::artifact::{Profile, Stage};
 
 /// What a build produced, and the locks on its packages' build dirs: keep
@@ -63,7 +68,7 @@ pub fn lock_packages(ws: &Workspace, packages: &[&Package]) -> Result<Vec<Lock>>
 /// Builds `packages` × `profiles` (`release-stable-std` for size-first
 /// packages only), shrinks release `.wasm`, and returns every artifact
 /// produced, with the packages' build dirs locked (see [`Built`]). Builds
-/// that are fresh (see `ops::fresh`) start no cargo; the others run
+/// that are fresh (see `ops::build::fresh`) start no cargo; the others run
 /// concurrently, one cargo per package and profile, as many at a time as
 /// there are cores.
 pub fn build(
@@ -105,7 +110,7 @@ pub fn build(
                 let raw = artifact.path.with_extension("").with_extension("wasm");
                 let cache = artifacts::opt_cache_dir(ws);
                 let t = Instant::now();
-                if shrink::ship(&raw, &artifact.path, &cache)? == Outcome::Optimized {
+                if shrink::ship(&raw, &artifact.path, &cache)? == Shrunk::Optimized {
                     eprintln!(
                         "      wasm-opt -Oz → {} in {:.2} s",
                         artifact.path.display(),
@@ -115,7 +120,7 @@ pub fn build(
                 // Its twin with names, for `cargo xtask bloat`; not an artifact.
                 let names = artifacts::names_path(&raw);
                 let t = Instant::now();
-                if shrink::optimize_keeping_names(&raw, &names, &cache)? == Outcome::Optimized {
+                if shrink::optimize_keeping_names(&raw, &names, &cache)? == Shrunk::Optimized {
                     eprintln!(
                         "      wasm-opt -Oz, names kept → {} in {:.2} s",
                         names.display(),
@@ -163,7 +168,7 @@ fn raw_outputs(ws: &Workspace, package: &Package, profile: Profile) -> Vec<PathB
         .collect()
 }
 
-/// The jobs whose outputs are not fresh for `key` (see `ops::fresh`).
+/// The jobs whose outputs are not fresh for `key` (see `ops::build::fresh`).
 fn stale<'a>(
     ws: &Workspace,
     jobs: &[(&'a Package, Profile)],

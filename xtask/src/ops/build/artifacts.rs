@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Package, TargetKind};
 
-use crate::ops::workspace::Workspace;
+use crate::ops::env::workspace::Workspace;
 use wasm_size::artifact::{artifact_id, Kind, Profile, Stage};
 
 pub const WASM_TARGET: &str = "wasm32-wasip1";

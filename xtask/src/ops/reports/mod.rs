@@ -1,13 +1,15 @@
 //! The reports dir: its lock, the baseline, the history file and its
 //! chart, and GitHub's step summary. Every file is written atomically.
 
+pub mod publish;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
-use crate::ops::workspace::Workspace;
+use crate::ops::env::workspace::Workspace;
 use crate::util::files::write_atomic;
 use crate::util::git;
 use crate::util::lock::{self, Lock, WhenBusy};

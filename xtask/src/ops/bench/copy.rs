@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, ensure, Context, Result};
 use xshell::{cmd, Shell};
 
-use crate::ops::artifacts::WASM_TARGET;
-use crate::ops::workspace::Workspace;
+use crate::ops::build::artifacts::WASM_TARGET;
+use crate::ops::env::workspace::Workspace;
 use crate::util::files::{remove_dir, write_atomic};
 use crate::util::git;
 use crate::util::process::cargo;

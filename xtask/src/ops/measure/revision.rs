@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{bail, Context, Result};
 use xshell::Shell;
 
-use crate::ops::artifacts;
-use crate::ops::collect;
-use crate::ops::workspace::Workspace;
+use crate::ops::build::artifacts;
+use crate::ops::env::workspace::Workspace;
+use crate::ops::measure::collect;
 use crate::util::files::{content_hash, write_atomic};
 use crate::util::git::{self, Worktree};
 use crate::util::lock::{self, Lock, WhenBusy};

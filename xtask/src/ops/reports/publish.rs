@@ -9,8 +9,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::ops::env::workspace::Workspace;
 use crate::ops::reports;
-use crate::ops::workspace::Workspace;
 use crate::util::files::remove_dir;
 use wasm_size::budgets::Budgets;
 use wasm_size::history::{Entry, HISTORY_FILE};

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{bail, ensure, Context, Result};
 use toml::{Table, Value};
 
-use crate::ops::workspace::Workspace;
+use crate::ops::env::workspace::Workspace;
 use crate::util::files::write_atomic;
 
 /// Where the generated packages go, relative to the copy's root.
@@ -239,7 +239,7 @@ pub fn check(src: &Path, names: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::bench_copy::copy_workspace;
+    use crate::ops::bench::copy::copy_workspace;
 
     #[test]
     fn generated_workspace_has_exactly_the_n_wasm_packages() {
