@@ -1,33 +1,18 @@
-//! `cargo xtask bench-cache`: the shared compiler cache, shown with a real
-//! shared backend. A Redis server on 127.0.0.1 stands in for a team's
-//! cache, behind an sccache server of the benchmark's own. Two fresh clones
-//! of HEAD, at two paths, each with its own target dir, run the same xtask
-//! command (`size-report` by default) through it:
-//! - clone A, with the cache empty: a cold machine paying for everything;
-//! - clone B, with the cache A filled: the next machine of the team.
-//!
-//! Wall time, sccache's hits and misses per language, and the target dir's
-//! bytes go to `reports/compiler-cache.{md,json}`.
+//! `cargo xtask bench-cache`: two fresh clones of HEAD run the same xtask
+//! command through one sccache server over a throwaway Redis, the cache
+//! empty then filled (`ops::bench::compiler_cache`):
+//! `reports/compiler-cache.{md,json}`.
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
-use xshell::{cmd, Shell};
+use anyhow::{bail, Result};
+use xshell::Shell;
 
-use super::bench_build::{load_average, reproduce_command};
 use super::Outcome;
-use crate::ops::env::cache::{self, Redis, Stats};
-use crate::ops::env::provenance::Provenance;
-use crate::ops::env::setup;
+use crate::ops::bench::compiler_cache::{self, markdown, table, REPORT};
+use crate::ops::bench::report;
 use crate::ops::env::workspace::Workspace;
-use crate::util::files::{check_writable, dir_bytes, remove_dir, write_atomic};
-use crate::util::git;
-use crate::util::lock::{self, WhenBusy};
-use wasm_size::table::{human_bytes, percent, print_report, Table};
-
-const REPORT: &str = "compiler-cache";
+use crate::util::files::check_writable;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -42,222 +27,16 @@ pub struct Args {
     pub reports_dir: Option<PathBuf>,
 }
 
-/// One clone's run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Row {
-    clone: String,
-    /// What the cache held when the run started.
-    cache: String,
-    seconds: f64,
-    stats: Stats,
-    target_dir_bytes: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Report {
-    provenance: Provenance,
-    sccache: String,
-    /// The command each clone ran.
-    step: String,
-    /// The command that reproduces the report.
-    command: String,
-    load_average: Option<[f64; 3]>,
-    rows: Vec<Row>,
-}
-
 pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     let step: Vec<&str> = args.step.split_whitespace().collect();
     if step.is_empty() {
         bail!("--step is empty; give an xtask command, e.g. --step size-report");
     }
-    let reports = ws.reports_dir(args.reports_dir.as_deref());
-    check_writable(&reports)?;
-    let sccache = cache::ensure_sccache(sh, ws)?;
-    let redis = setup::ensure_redis(sh)?;
-    let base = ws.target_dir.join("bench-cache");
-    std::fs::create_dir_all(&base).with_context(|| format!("cannot create {}", base.display()))?;
-    let note = format!(
-        "waiting for another `cargo xtask bench-cache` using {}",
-        base.display()
-    );
-    let _lock = lock::acquire(&base.join(".lock"), WhenBusy::Wait(&note))?;
-    let clones = [("A", base.join("a")), ("B", base.join("b"))];
-    let (server, redis_dir) = (base.join("sccache.sock"), base.join("redis"));
-    for dir in clones.iter().map(|(_, d)| d).chain([&redis_dir]) {
-        remove_dir(dir)?;
-    }
-    std::fs::create_dir_all(&redis_dir)?;
-    let redis = Redis::start(sh, &redis, &redis_dir)?;
-    eprintln!(
-        "Redis on {} stands in for the team's cache",
-        redis.endpoint()
-    );
-
-    // The benchmark's own sccache server, on a socket: a user's server and
-    // its statistics stay out of it. Its settings reach every child.
-    let basedirs = std::env::join_paths(clones.iter().map(|(_, d)| d))?;
-    let _env = [
-        sh.push_env("SCCACHE_SERVER_UDS", &server),
-        sh.push_env("SCCACHE_REDIS_ENDPOINT", redis.endpoint()),
-        sh.push_env("SCCACHE_DIR", base.join("sccache-local")),
-        sh.push_env("SCCACHE_IDLE_TIMEOUT", "0"),
-        sh.push_env("SCCACHE_BASEDIRS", basedirs),
-        sh.push_env("RUSTC_WRAPPER", &sccache),
-        sh.push_env("CARGO_INCREMENTAL", "0"),
-    ];
-    let _ = cmd!(sh, "{sccache} --stop-server")
-        .quiet()
-        .ignore_stderr()
-        .ignore_stdout()
-        .run();
-    cmd!(sh, "{sccache} --start-server").quiet().run()?;
-    struct Stop<'a>(&'a Shell, &'a Path);
-    impl Drop for Stop<'_> {
-        fn drop(&mut self) {
-            let sccache = self.1;
-            let _ = cmd!(self.0, "{sccache} --stop-server")
-                .quiet()
-                .ignore_stdout()
-                .ignore_stderr()
-                .run();
-        }
-    }
-    let _stop = Stop(sh, &sccache);
-
-    // Both clones are of the commit HEAD is now, whatever is committed
-    // while the benchmark runs.
-    let provenance = Provenance::read(sh, ws);
-    let commit = git::resolve(sh, &ws.root, "HEAD")?;
-    let cargo = crate::util::process::cargo();
-    let root = &ws.root;
-    let mut rows = Vec::new();
-    for (i, (name, dir)) in clones.iter().enumerate() {
-        cmd!(
-            sh,
-            "git clone --quiet --no-hardlinks --no-checkout {root} {dir}"
-        )
-        .run()?;
-        cmd!(sh, "git -C {dir} checkout --quiet --detach {commit}").run()?;
-        cmd!(sh, "{sccache} --zero-stats")
-            .quiet()
-            .ignore_stdout()
-            .run()?;
-        let state = if i == 0 { "empty" } else { "filled by A" };
-        eprintln!(
-            "\n==> clone {name} ({}), cache {state}: cargo xtask {}",
-            dir.display(),
-            args.step
-        );
-        let _dir = sh.push_dir(dir);
-        let started = Instant::now();
-        let words = &step;
-        cmd!(sh, "{cargo} xtask {words...}")
-            .run()
-            .with_context(|| format!("`cargo xtask {}` failed in clone {name}", args.step))?;
-        let seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
-        let stats = cache::stats(sh, &sccache)?;
-        eprintln!(
-            "==> clone {name}: {seconds:.1} s, {} hits of {}",
-            stats.hits,
-            stats.hits + stats.misses
-        );
-        rows.push(Row {
-            clone: name.to_string(),
-            cache: state.to_owned(),
-            seconds,
-            stats,
-            target_dir_bytes: dir_bytes(&dir.join("target"))?,
-        });
-    }
-    let report = Report {
-        provenance,
-        sccache: cmd!(sh, "{sccache} --version")
-            .quiet()
-            .read()
-            .unwrap_or_default(),
-        step: format!("cargo xtask {}", args.step),
-        command: reproduce_command(std::env::args().skip(1)),
-        load_average: load_average(),
-        rows,
-    };
+    let dir = ws.reports_dir(args.reports_dir.as_deref());
+    check_writable(&dir)?;
+    let report = compiler_cache::measure(sh, ws, &step)?;
     let table = table(&report);
-    let json = serde_json::to_string_pretty(&report)? + "\n";
-    let (md_path, json_path) = (
-        reports.join(format!("{REPORT}.md")),
-        reports.join(format!("{REPORT}.json")),
-    );
-    write_atomic(&json_path, json.as_bytes())?;
-    write_atomic(&md_path, markdown(&report, &table).as_bytes())?;
-    let text = format!(
-        "{}wrote {} and {}\n",
-        table.render(),
-        md_path.display(),
-        json_path.display()
-    );
-    print_report(&text, &json, args.json);
+    let md = markdown(&report, &table);
+    report::write(&dir, REPORT, &report, &md, &table.render(), args.json)?;
     Ok(Outcome::Passed)
-}
-
-fn table(report: &Report) -> Table {
-    let mut t = Table::new([
-        "clone",
-        "cache",
-        "wall",
-        "hits",
-        "rate",
-        "by language",
-        "target dir",
-    ]);
-    for r in &report.rows {
-        let languages: Vec<String> = r
-            .stats
-            .by_language
-            .iter()
-            .map(|(l, h, m)| format!("{l} {h}/{}", h + m))
-            .collect();
-        t.row([
-            r.clone.clone(),
-            r.cache.clone(),
-            format!("{:.1} s", r.seconds),
-            format!("{}/{}", r.stats.hits, r.stats.hits + r.stats.misses),
-            percent(r.stats.hits, r.stats.hits + r.stats.misses),
-            languages.join(", "),
-            human_bytes(r.target_dir_bytes),
-        ]);
-    }
-    t
-}
-
-fn markdown(report: &Report, table: &Table) -> String {
-    let p = &report.provenance;
-    let speedup = match report.rows.as_slice() {
-        [a, b] if b.seconds > 0.0 => format!(
-            "\nClone B took {:.2}x the time of clone A.\n",
-            b.seconds / a.seconds
-        ),
-        _ => String::new(),
-    };
-    format!(
-        "# Compiler cache: two clones through sccache and Redis\n\n\
-         Written by `cargo xtask bench-cache`; reproduce with `{}`.\n\n\
-         Each clone of HEAD (at its own path, with its own target dir) ran `{}` \
-         with `RUSTC_WRAPPER` = {} and a Redis server on 127.0.0.1 as the shared \
-         cache: clone A with the cache empty, clone B with what A left in it. \
-         Hits and misses are sccache's, for that clone's run only.\n\n{}\n{speedup}\n\
-         {} · commit `{}` · {} · {} cores · load average {}\n",
-        report.command,
-        report.step,
-        report.sccache.trim(),
-        table.render_markdown(),
-        p.rustc,
-        p.commit,
-        p.date,
-        p.cores,
-        report
-            .load_average
-            .map_or("unknown".to_owned(), |l| format!(
-                "{:.2} {:.2} {:.2}",
-                l[0], l[1], l[2]
-            )),
-    )
 }

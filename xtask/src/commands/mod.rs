@@ -9,6 +9,7 @@ pub mod bench_runtime;
 pub mod bloat;
 pub mod build_wasm;
 pub mod doctor;
+pub mod flags;
 pub mod run_wasm;
 pub mod size_diff;
 pub mod size_report;

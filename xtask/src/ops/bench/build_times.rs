@@ -1,13 +1,25 @@
 //! bench-build's report: the guide's figures, one row per package,
-//! profile and mode, and `build-times.{md,json}` rendered from them.
+//! profile and mode, `build-times.{md,json}` rendered from them, and the
+//! medians filed in the history.
 
+use std::path::Path;
+
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use xshell::Shell;
 
+use crate::ops::bench::report::Conditions;
 use crate::ops::build::artifacts::WASM_TARGET;
-use crate::ops::env::provenance::Provenance;
+use crate::ops::env::workspace::Workspace;
+use crate::ops::reports;
+use crate::util::git;
 use crate::util::stats::Summary;
 use wasm_size::artifact::Profile;
+use wasm_size::history::{Entry, HISTORY_FILE};
 use wasm_size::table::Table;
+
+/// The file stem of bench-build's report in the reports dir.
+pub const REPORT: &str = "build-times";
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
@@ -92,23 +104,18 @@ impl Row {
 /// The whole of `build-times.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// Where, when and how (rustc, commit, date, cores, load, the command).
     #[serde(flatten)]
-    pub provenance: Provenance,
+    pub conditions: Conditions,
     /// `cargo -V`.
     pub cargo: String,
     /// Whether the working tree (outside the reports dir) had changes against
     /// `commit`: the copy, and so the figures, are of the working tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dirty: Option<bool>,
-    /// The 1, 5 and 15 minute load averages when the benchmark started (Linux):
-    /// other work on the machine slows every build.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub load_average: Option<[f64; 3]>,
     /// `RUSTC_WRAPPER`, when set: a compiler cache makes cold builds meaningless.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rustc_wrapper: Option<String>,
-    /// The command that reproduces this report.
-    pub command: String,
     pub rows: Vec<Row>,
 }
 
@@ -133,7 +140,7 @@ pub fn table(report: &Report) -> Table {
 }
 
 pub fn markdown(report: &Report, table: &Table) -> String {
-    let p = &report.provenance;
+    let p = &report.conditions.provenance;
     let mut md =
         String::from("# Build times\n\nWritten by `cargo xtask bench-build`; do not edit.\n\n");
     md.push_str(&format!(
@@ -141,7 +148,7 @@ pub fn markdown(report: &Report, table: &Table) -> String {
         p.rustc, report.cargo
     ));
     md.push_str(&format!("- cores: {}", p.cores));
-    if let Some([one, five, fifteen]) = report.load_average {
+    if let Some([one, five, fifteen]) = report.conditions.load_average {
         md.push_str(&format!(
             "; load average at the start: {one:.2}, {five:.2}, {fifteen:.2}"
         ));
@@ -150,7 +157,7 @@ pub fn markdown(report: &Report, table: &Table) -> String {
     if report.dirty == Some(true) {
         md.push_str(" plus uncommitted changes (the working tree was measured)");
     }
-    md.push_str(&format!("\n- reproduce: `{}`\n", report.command));
+    md.push_str(&format!("\n- reproduce: `{}`\n", report.conditions.command));
     if let Some(wrapper) = &report.rustc_wrapper {
         md.push_str(&format!(
             "- RUSTC_WRAPPER was `{wrapper}`: cached compilations make cold builds look fast\n"
@@ -185,9 +192,41 @@ pub fn markdown(report: &Report, table: &Table) -> String {
     md
 }
 
+/// Files this report's medians under its commit in the history, beside the
+/// sizes size-report recorded there, and redraws the chart from it.
+pub fn record(sh: &Shell, ws: &Workspace, reports: &Path, report: &Report) -> Result<()> {
+    let p = &report.conditions.provenance;
+    let entry = Entry {
+        commit: p.commit.clone(),
+        date: git::commit_date(sh, &ws.root, &p.commit)?,
+        rustc: p.rustc.clone(),
+        artifacts: Default::default(),
+        build_seconds: report
+            .rows
+            .iter()
+            .map(|r| (r.id(), r.summary.median))
+            .collect(),
+        failed: None,
+    };
+    // size-report's lock: the history is read, changed and written whole.
+    let _lock = reports::lock(reports)?;
+    let path = reports.join(HISTORY_FILE);
+    let budgets = ws.budgets()?;
+    for written in reports::update(reports, Some(entry), &budgets)? {
+        if written == path {
+            eprintln!("recorded the medians in {}", path.display());
+        } else {
+            eprintln!("wrote {}", written.display());
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::env::provenance::Provenance;
+    use crate::testing::git;
 
     #[test]
     fn rows_summarise_odd_and_even_run_counts() {
@@ -262,6 +301,84 @@ mod tests {
         assert_eq!(
             Row::new("p", Profile::Debug, Mode::Cold, vec![1.0]).guide,
             "~16s"
+        );
+    }
+
+    #[test]
+    fn record_adds_the_medians_to_the_commits_history_line_and_charts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"t\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir(root.join("src")).unwrap();
+        std::fs::write(root.join("src/lib.rs"), "").unwrap();
+        git(root, &["init", "-q"]);
+        git(root, &["add", "."]);
+        git(root, &["commit", "-q", "-m", "one"]);
+        let commit = git(root, &["rev-parse", "--short", "HEAD"]);
+        let ws = Workspace::load_at(root).unwrap();
+        let reports = root.join("reports");
+        std::fs::create_dir(&reports).unwrap();
+        let history_file = reports.join(HISTORY_FILE);
+        // What size-report --record wrote for this commit stays.
+        let sizes = Entry {
+            commit: commit.clone(),
+            date: "2020-01-01T00:00:00Z".into(),
+            rustc: "rustc old".into(),
+            artifacts: [(
+                "wasm-demo/wasm/release/opt".to_owned(),
+                wasm_size::history::ArtifactPoint {
+                    bytes: 100,
+                    gzip_bytes: 50,
+                },
+            )]
+            .into(),
+            build_seconds: Default::default(),
+            failed: None,
+        };
+        reports::record(&history_file, sizes).unwrap();
+        let report = Report {
+            conditions: Conditions {
+                provenance: Provenance {
+                    rustc: "rustc new".into(),
+                    commit: commit.clone(),
+                    date: "2030-01-01T00:00:00Z".into(),
+                    cores: 2,
+                },
+                load_average: None,
+                command: "cargo xtask bench-build".into(),
+            },
+            cargo: "cargo".into(),
+            dirty: Some(false),
+            rustc_wrapper: None,
+            rows: vec![
+                Row::new(
+                    "wasm-demo",
+                    Profile::Release,
+                    Mode::Incremental,
+                    vec![1.0, 3.0, 2.0],
+                ),
+                Row::new("wasm-demo", Profile::Debug, Mode::Cold, vec![9.0]),
+            ],
+        };
+        record(&Shell::new().unwrap(), &ws, &reports, &report).unwrap();
+        let entries = reports::load_history(&history_file).unwrap();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        let line = &entries[0];
+        assert_eq!(line.commit, commit);
+        assert_eq!(line.artifacts.len(), 1, "the sizes were lost");
+        assert_eq!(line.build_seconds["wasm-demo/release/incremental"], 2.0);
+        assert_eq!(line.build_seconds["wasm-demo/debug/cold"], 9.0);
+        assert_eq!(line.rustc, "rustc new");
+        // The commit's date, not the measurement's.
+        assert_ne!(line.date, "2030-01-01T00:00:00Z");
+        let chart = std::fs::read_to_string(reports.join(wasm_size::chart::CHART_FILE)).unwrap();
+        assert!(
+            chart.contains("wasm-demo/release/incremental"),
+            "build times not charted"
         );
     }
 }

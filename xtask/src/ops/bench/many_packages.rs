@@ -14,17 +14,17 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use xshell::{cmd, Shell};
 
-use super::{load_average, reproduce_command};
-use crate::commands::Outcome;
 use crate::ops::bench::copy::{copy_workspace, fetch};
 use crate::ops::bench::generated_workspace;
+use crate::ops::bench::report::{load_average, reproduce_command, Conditions};
+use crate::ops::bench::timed_build::bench_dir;
 use crate::ops::build::artifacts::WASM_TARGET;
 use crate::ops::env::cache;
 use crate::ops::env::provenance::Provenance;
 use crate::ops::env::setup;
 use crate::ops::env::workspace::Workspace;
-use crate::util::files::{check_writable, dir_bytes, remove_dir, write_atomic};
-use wasm_size::table::{human_bytes, percent, print_report, Table};
+use crate::util::files::{check_writable, dir_bytes, remove_dir};
+use wasm_size::table::{human_bytes, percent, Table};
 
 pub const REPORT: &str = "many-packages";
 
@@ -67,13 +67,10 @@ pub struct Row {
     /// `RUSTC_WRAPPER` as set for the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rustc_wrapper: Option<String>,
+    /// Where, when and how the N's runs were taken: the load average is
+    /// read when they started, the command reproduces the row.
     #[serde(flatten)]
-    pub provenance: Provenance,
-    /// 1, 5 and 15 minute load averages when the N's runs started (Linux).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub load_average: Option<[f64; 3]>,
-    /// The command that reproduces the row.
-    pub command: String,
+    pub conditions: Conditions,
 }
 
 /// The whole of `many-packages.json`.
@@ -95,13 +92,10 @@ impl Report {
     }
 }
 
-pub fn run(
-    sh: &Shell,
-    ws: &Workspace,
-    counts: &[usize],
-    reports: &Path,
-    json: bool,
-) -> Result<Outcome> {
+/// Times a cold and a warm `size-report` in a generated workspace of each
+/// of `counts` wasm packages, and returns the report: the rows of
+/// `reports`' `many-packages.json` of other cache settings, and these.
+pub fn measure(sh: &Shell, ws: &Workspace, counts: &[usize], reports: &Path) -> Result<Report> {
     let mut counts = counts.to_vec();
     counts.dedup();
     if let Some(bad) = counts.iter().find(|&&n| n == 0 || n > 999) {
@@ -115,7 +109,7 @@ pub fn run(
         .context("cannot find this program's own path to run `size-report` in the copy")?;
 
     // The copy is bench-build's: one benchmark at a time.
-    let (bench, _lock) = super::bench_dir(ws)?;
+    let (bench, _lock) = bench_dir(ws)?;
     let root = bench.join(REPORT);
     // One path for the copy whatever N, so a cache keyed on paths can hit.
     let src = root.join("src");
@@ -177,27 +171,17 @@ pub fn run(
                 cache_hits: used.map(|c| c.0),
                 cache_misses: used.map(|c| c.1),
                 rustc_wrapper: wrapper.clone(),
-                provenance: provenance.clone(),
-                load_average,
-                command: command.clone(),
+                conditions: Conditions {
+                    provenance: provenance.clone(),
+                    load_average,
+                    command: command.clone(),
+                },
             });
         }
     }
 
     report.merge(rows);
-    let table = table(&report);
-    let text_json = serde_json::to_string_pretty(&report)? + "\n";
-    let md_path = reports.join(format!("{REPORT}.md"));
-    write_atomic(&report_json, text_json.as_bytes())?;
-    write_atomic(&md_path, markdown(&report, &table).as_bytes())?;
-    let text = format!(
-        "{}wrote {} and {}\n",
-        table.render(),
-        md_path.display(),
-        report_json.display()
-    );
-    print_report(&text, &text_json, json);
-    Ok(Outcome::Passed)
+    Ok(report)
 }
 
 /// The rows already in `path`, to be kept beside the new ones.
@@ -244,7 +228,7 @@ fn size_report(
     Ok(seconds)
 }
 
-fn table(report: &Report) -> Table {
+pub fn table(report: &Report) -> Table {
     let mut t = Table::new([
         "packages",
         "cache",
@@ -266,13 +250,13 @@ fn table(report: &Report) -> Table {
             format!("{:.2} s", r.seconds),
             human_bytes(r.target_dir_bytes),
             hits,
-            r.provenance.commit.clone(),
+            r.conditions.provenance.commit.clone(),
         ]);
     }
     t
 }
 
-fn markdown(report: &Report, table: &Table) -> String {
+pub fn markdown(report: &Report, table: &Table) -> String {
     let mut md = String::from(
         "# Many wasm packages: size-report cold and warm\n\n\
          Written by `cargo xtask bench-build --synthetic`; do not edit.\n\n",
@@ -294,10 +278,10 @@ fn markdown(report: &Report, table: &Table) -> String {
     );
     let mut seen: Vec<String> = Vec::new();
     for r in &report.rows {
-        let p = &r.provenance;
+        let p = &r.conditions.provenance;
         let line = format!(
             "- `{}` (commit `{}`, {}, {} cores, {})\n",
-            r.command, p.commit, p.rustc, p.cores, p.date
+            r.conditions.command, p.commit, p.rustc, p.cores, p.date
         );
         if !seen.contains(&line) {
             md.push_str(&line);
@@ -321,14 +305,16 @@ mod tests {
             cache_hits: (cache == "sccache").then_some(9),
             cache_misses: (cache == "sccache").then_some(3),
             rustc_wrapper: (cache == "sccache").then(|| "sccache".into()),
-            provenance: Provenance {
-                rustc: "rustc 1".into(),
-                commit: "abc1234".into(),
-                date: "2030-01-01T00:00:00Z".into(),
-                cores: 2,
+            conditions: Conditions {
+                provenance: Provenance {
+                    rustc: "rustc 1".into(),
+                    commit: "abc1234".into(),
+                    date: "2030-01-01T00:00:00Z".into(),
+                    cores: 2,
+                },
+                load_average: None,
+                command: format!("cargo xtask bench-build --synthetic {packages}"),
             },
-            load_average: None,
-            command: format!("cargo xtask bench-build --synthetic {packages}"),
         }
     }
 
