@@ -1,6 +1,8 @@
 //! The reports dir: its lock, the baseline, the history file and its
 //! chart, and GitHub's step summary. Every file is written atomically.
 
+pub mod backfill;
+pub mod conclude;
 pub mod publish;
 
 use std::io::Write;
