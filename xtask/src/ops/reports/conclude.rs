@@ -290,7 +290,7 @@ pub fn conclude(
             }
             eprintln!(
                 "  if the growth is intended, add a commit trailer `{}: <package> +<size>, <reason>` \
-                 (see README), or raise the budget in Cargo.toml",
+                 (see docs/gate.md), or raise the budget in Cargo.toml",
                 TRAILER
             );
             return Ok(false);
