@@ -67,7 +67,7 @@ pub enum Node {
     Table,
 }
 
-/// How many table slots each kind of evidence attributed, for the README's
+/// How many table slots each kind of evidence attributed, for docs/bloat.md's
 /// "how exact" and the command's note.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableStats {

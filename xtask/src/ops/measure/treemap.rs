@@ -361,7 +361,8 @@ mod tests {
     /// A module of 29,100 functions in 300 crates (generated: attribution
     /// figures, no wasm): the page holds at most `MAX_DRAWN` rectangles in
     /// the whole view, and still renders as its model. Prints the page's
-    /// size and the browser's time, for the README; asserts no time.
+    /// size and the browser's time, for docs/treemap.md; asserts no
+    /// time.
     #[test]
     #[ignore = "browser: `cargo xtask test` runs it in a step of its own, after installing Chromium"]
     fn browser_renders_a_big_module_as_its_model() {
