@@ -7,6 +7,7 @@
 pub mod analyse;
 pub mod artifact;
 pub mod attribution;
+pub mod bloat_text;
 pub mod budgets;
 pub mod callgraph;
 pub mod chart;

@@ -36,6 +36,16 @@ pub fn print_report(text: &str, json: &str, as_json: bool) {
     }
 }
 
+/// Pretty JSON on stdout, written as it is made: the list of every
+/// function of a large module is megabytes.
+pub fn print_json(value: &impl serde::Serialize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()
+}
+
 /// The line under a table cut at its row limit: `... and 12 more
 /// functions, 3.4 KiB`; without a noun or bytes, just `... and 12 more`.
 pub fn and_more(count: usize, noun: Option<&str>, bytes: Option<u64>) -> String {

@@ -1,6 +1,7 @@
 //! Sizes of one file on disk, cached by its length and time, then by
 //! content hash: an untouched file costs one stat, an unchanged one a read.
 
+pub mod bloat;
 pub mod collect;
 pub mod revision;
 pub mod treemap;
