@@ -59,7 +59,7 @@ enum Command {
     /// Measure wasm artifacts, write reports/size.{md,json}, gate on budgets and the baseline
     SizeReport(size_report::Args),
     /// Check targets, libclang, the release profile and wasm feature unification
-    Doctor,
+    Doctor(doctor::Args),
     /// Which functions, crates and data segments a .wasm's bytes go to (from its name section)
     Bloat(bloat::Args),
     /// Time the guide's wasm builds, cold and incremental, in a copy of the workspace: reports/build-times.{md,json}
@@ -87,7 +87,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     let sh = &sh;
     match cli.command {
         Command::Test => test::run(sh, &ws),
-        Command::Doctor => doctor::run(sh, &ws),
+        Command::Doctor(args) => doctor::run(sh, &ws, &args),
         Command::BuildWasm(args) => build_wasm::run(sh, &ws, &args),
         Command::SizeReport(args) => size_report::run(sh, &ws, &args),
         Command::Bloat(args) => bloat::run(sh, &ws, &args),

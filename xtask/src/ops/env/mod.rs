@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod cache;
+pub mod doctor;
 pub mod features;
 pub mod provenance;
 pub mod setup;
