@@ -31,6 +31,31 @@ pub fn status(cmd: Cmd<'_>) -> Result<ExitStatus> {
         .with_context(|| format!("cannot start `{shown}`; is the program on PATH?"))
 }
 
+/// Runs `cmd` as xshell's `run` does (echoed, stderr inherited, an error
+/// if it fails), but with its stdout sent to our stderr: a child's chatter
+/// (apt, pip, rustup, another xtask) never reaches our stdout, which holds
+/// a `--json` command's JSON alone.
+pub fn run_on_stderr(cmd: Cmd<'_>) -> Result<()> {
+    use std::os::fd::AsFd;
+    let stderr = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("cannot duplicate stderr for a child's stdout")?;
+    run_with_stdout(cmd, Stdio::from(stderr))
+}
+
+/// [`run_on_stderr`] with its stdout sent to `stdout`.
+fn run_with_stdout(cmd: Cmd<'_>, stdout: Stdio) -> Result<()> {
+    let shown = cmd.to_string();
+    eprintln!("$ {shown}");
+    let status = Command::from(cmd)
+        .stdout(stdout)
+        .status()
+        .with_context(|| format!("cannot start `{shown}`; is the program on PATH?"))?;
+    anyhow::ensure!(status.success(), "`{shown}` failed: {status}");
+    Ok(())
+}
+
 /// A child started by [`start_reading`], its stdout not yet read.
 #[derive(Debug)]
 pub struct Pending(std::process::Child);
@@ -158,6 +183,18 @@ pub fn run_concurrently(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_child_run_on_stderr_writes_to_the_stream_given_and_fails_when_it_fails() {
+        let sh = xshell::Shell::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let file = std::fs::File::create(&out).unwrap();
+        run_with_stdout(xshell::cmd!(sh, "echo chatter"), Stdio::from(file)).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "chatter\n");
+        let err = run_on_stderr(xshell::cmd!(sh, "false")).unwrap_err();
+        assert!(format!("{err:#}").contains("`false` failed"), "{err:#}");
+    }
 
     #[test]
     fn concurrent_children_report_lines_and_statuses_in_order() {

