@@ -1,9 +1,10 @@
 //! `cargo xtask`: CortexOS's build, test and size tooling.
 //!
-//! A thin dispatcher over four layers, each a folder, every import pointing
-//! down: `commands` (one module per subcommand) → `ops` (the build layer:
-//! workspace, cargo, -Oz, runtime, reports dir) → `size` (the pure size
-//! model and analyses) → `util` (processes, git, files, lock, tables).
+//! A thin dispatcher over three layers, each a folder, every import pointing
+//! down: `commands` (one short module per subcommand: its flags, then calls)
+//! → `ops` (the operations, a folder per family: env, build, measure,
+//! reports, bench) → `util` (processes, git, files, lock), all over the
+//! pure size model and analyses of the `wasm-size` crate.
 //! Exit codes: 0 ok, 1 a check or gate failed, 2 the command could not run.
 
 mod commands;
