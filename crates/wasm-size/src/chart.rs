@@ -255,6 +255,32 @@ struct Panel<'a> {
     y_label: &'a dyn Fn(&f64) -> String,
 }
 
+impl Panel<'_> {
+    /// The top of the y axis: the highest point or line, with headroom so
+    /// it is not drawn on the frame.
+    fn top(&self) -> f64 {
+        let top = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .chain(self.flat.iter().map(|f| f.0))
+            .fold(0.0, f64::max);
+        if top > 0.0 {
+            top * 1.12
+        } else {
+            1.0
+        }
+    }
+
+    /// The legend: each series, then each flat line.
+    fn legend_items(&self) -> impl Iterator<Item = &LegendItem> {
+        self.series
+            .iter()
+            .map(|s| &s.item)
+            .chain(self.flat.iter().map(|f| &f.1))
+    }
+}
+
 /// Where the compiler changes along the history: the index of the first
 /// entry built with each rustc, and its version (`1.95.0` of `rustc 1.95.0
 /// (59807616e 2026-04-14)`). Entries without a rustc are passed over.
@@ -281,14 +307,7 @@ fn draw_panel(
 ) -> Result<()> {
     let (plot_area, legend_area) = area.split_horizontally(WIDTH - LEGEND_WIDTH);
     let n = entries.len();
-    let top = panel
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .chain(panel.flat.iter().map(|f| f.0))
-        .fold(0.0, f64::max);
-    // Headroom so the highest line is not drawn on the frame.
-    let top = if top > 0.0 { top * 1.12 } else { 1.0 };
+    let top = panel.top();
     // x counts half steps, so commit i sits at 2i+1 with half a step of
     // room either side (plotters formats integer axes, not custom float ones).
     let at = |i: usize| 2 * i as i32 + 1;
@@ -355,12 +374,7 @@ fn draw_panel(
             .point_size(4),
         )?;
     }
-    let items = panel
-        .series
-        .iter()
-        .map(|s| &s.item)
-        .chain(panel.flat.iter().map(|f| &f.1));
-    draw_legend(&legend_area, items)?;
+    draw_legend(&legend_area, panel.legend_items())?;
     Ok(())
 }
 

@@ -81,11 +81,30 @@ const KEEP_AT_MOST: usize = 1 << 20;
 pub fn read<R: Read + Seek>(reader: R, sink: &mut impl Sink) -> Result<()> {
     let mut input = BufReader::with_capacity(64 << 10, reader);
     let base = input.stream_position()?;
+    let Some(code) = payloads(&mut input, sink)? else {
+        return Ok(());
+    };
+    input.seek(SeekFrom::Start(base + code.first))?;
+    bodies(&mut input, &code, sink)
+}
+
+/// Where the code section's bodies are: the offset of the first one (from
+/// the module's start), how many, and their bytes with size prefixes.
+struct Code {
+    first: u64,
+    count: u32,
+    size: u32,
+}
+
+/// The first pass: every payload but the bodies, the code section skipped.
+fn payloads<R: Read + Seek>(
+    input: &mut BufReader<R>,
+    sink: &mut impl Sink,
+) -> Result<Option<Code>> {
     let mut buf: Vec<u8> = Vec::new();
     let mut eof = false;
     let mut parser = Parser::new(0);
-    // (offset of the first body, bodies, bytes of the bodies with prefixes)
-    let mut code: Option<(u64, u32, u32)> = None;
+    let mut code: Option<Code> = None;
     loop {
         let (consumed, skip, end) = match parser.parse(&buf, eof)? {
             Chunk::NeedMoreData(hint) => {
@@ -103,7 +122,11 @@ pub fn read<R: Read + Seek>(reader: R, sink: &mut impl Sink) -> Result<()> {
                     let first = (range.end as u64)
                         .checked_sub(u64::from(*size))
                         .ok_or_else(|| anyhow!("code section out of range"))?;
-                    code = Some((first, *count, *size));
+                    code = Some(Code {
+                        first,
+                        count: *count,
+                        size: *size,
+                    });
                     skip = *size as usize;
                 }
                 let end = matches!(payload, Payload::End(_));
@@ -126,19 +149,19 @@ pub fn read<R: Read + Seek>(reader: R, sink: &mut impl Sink) -> Result<()> {
             buf.shrink_to(KEEP_AT_MOST / 2);
         }
         if end {
-            break;
+            return Ok(code);
         }
     }
-    drop(buf);
-    let Some((first, count, size)) = code else {
-        return Ok(());
-    };
-    input.seek(SeekFrom::Start(base + first))?;
-    let mut left = u64::from(size);
-    let mut at = first;
+}
+
+/// The second pass: each body of the code section, `input` standing at
+/// the first.
+fn bodies(input: &mut impl Read, code: &Code, sink: &mut impl Sink) -> Result<()> {
+    let mut left = u64::from(code.size);
+    let mut at = code.first;
     let mut body: Vec<u8> = Vec::new();
-    for _ in 0..count {
-        let (len, prefix) = read_u32(&mut input).context("in the code section")?;
+    for _ in 0..code.count {
+        let (len, prefix) = read_u32(input).context("in the code section")?;
         let whole = u64::from(len) + prefix;
         if whole > left {
             bail!("function body at {at:#x} goes beyond the code section");

@@ -119,56 +119,8 @@ pub fn body(f: &Function) -> Vec<u8> {
 impl Module {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = b"\0asm\x01\0\0\0".to_vec();
-        section(&mut out, 1, &[1, 0x60, 0, 0]);
-        if !self.imports.is_empty() {
-            let mut s = Vec::new();
-            leb(&mut s, self.imports.len() as u64);
-            for i in &self.imports {
-                name(&mut s, "env");
-                name(&mut s, i);
-                s.extend_from_slice(&[0, 0]);
-            }
-            section(&mut out, 2, &s);
-        }
-        let mut s = Vec::new();
-        leb(&mut s, self.functions.len() as u64);
-        s.extend(std::iter::repeat_n(0, self.functions.len()));
-        section(&mut out, 3, &s);
-        let mut s = vec![1, 0x70, 0];
-        leb(&mut s, self.table.len() as u64 + 1);
-        section(&mut out, 4, &s);
-        let end = self
-            .data
-            .iter()
-            .map(|(a, d, _)| u64::from(*a) + d.len() as u64)
-            .max()
-            .unwrap_or(0);
-        let mut s = vec![1, 0];
-        leb(&mut s, end.div_ceil(65536).max(1));
-        section(&mut out, 5, &s);
-        let mut s = Vec::new();
-        leb(&mut s, self.exports.len() as u64 + 1);
-        name(&mut s, "memory");
-        s.extend_from_slice(&[2, 0]);
-        for (n, f) in &self.exports {
-            name(&mut s, n);
-            s.push(0);
-            leb(&mut s, u64::from(*f));
-        }
-        section(&mut out, 7, &s);
-        if let Some(f) = self.start {
-            let mut s = Vec::new();
-            leb(&mut s, u64::from(f));
-            section(&mut out, 8, &s);
-        }
-        if !self.table.is_empty() {
-            let mut s = vec![1, 0, 0x41, 1, 0x0b];
-            leb(&mut s, self.table.len() as u64);
-            for f in &self.table {
-                leb(&mut s, u64::from(*f));
-            }
-            section(&mut out, 9, &s);
-        }
+        self.declarations(&mut out);
+        self.exports_start_elements(&mut out);
         let mut s = Vec::new();
         leb(&mut s, self.functions.len() as u64);
         for f in &self.functions {
@@ -190,36 +142,99 @@ impl Module {
             section(&mut out, 11, &s);
         }
         if self.names {
+            self.name_section(&mut out);
+        }
+        out
+    }
+
+    /// The type, import, function, table and memory sections.
+    fn declarations(&self, out: &mut Vec<u8>) {
+        section(out, 1, &[1, 0x60, 0, 0]);
+        if !self.imports.is_empty() {
             let mut s = Vec::new();
-            name(&mut s, "name");
+            leb(&mut s, self.imports.len() as u64);
+            for i in &self.imports {
+                name(&mut s, "env");
+                name(&mut s, i);
+                s.extend_from_slice(&[0, 0]);
+            }
+            section(out, 2, &s);
+        }
+        let mut s = Vec::new();
+        leb(&mut s, self.functions.len() as u64);
+        s.extend(std::iter::repeat_n(0, self.functions.len()));
+        section(out, 3, &s);
+        let mut s = vec![1, 0x70, 0];
+        leb(&mut s, self.table.len() as u64 + 1);
+        section(out, 4, &s);
+        let end = self
+            .data
+            .iter()
+            .map(|(a, d, _)| u64::from(*a) + d.len() as u64)
+            .max()
+            .unwrap_or(0);
+        let mut s = vec![1, 0];
+        leb(&mut s, end.div_ceil(65536).max(1));
+        section(out, 5, &s);
+    }
+
+    /// The export, start and element sections.
+    fn exports_start_elements(&self, out: &mut Vec<u8>) {
+        let mut s = Vec::new();
+        leb(&mut s, self.exports.len() as u64 + 1);
+        name(&mut s, "memory");
+        s.extend_from_slice(&[2, 0]);
+        for (n, f) in &self.exports {
+            name(&mut s, n);
+            s.push(0);
+            leb(&mut s, u64::from(*f));
+        }
+        section(out, 7, &s);
+        if let Some(f) = self.start {
+            let mut s = Vec::new();
+            leb(&mut s, u64::from(f));
+            section(out, 8, &s);
+        }
+        if !self.table.is_empty() {
+            let mut s = vec![1, 0, 0x41, 1, 0x0b];
+            leb(&mut s, self.table.len() as u64);
+            for f in &self.table {
+                leb(&mut s, u64::from(*f));
+            }
+            section(out, 9, &s);
+        }
+    }
+
+    /// The `name` section: function names, and data segment names.
+    fn name_section(&self, out: &mut Vec<u8>) {
+        let mut s = Vec::new();
+        name(&mut s, "name");
+        let mut sub = Vec::new();
+        let count = self.imports.len() + self.functions.len();
+        leb(&mut sub, count as u64);
+        let all = self
+            .imports
+            .iter()
+            .chain(self.functions.iter().map(|f| &f.name));
+        for (i, n) in all.enumerate() {
+            leb(&mut sub, i as u64);
+            name(&mut sub, n);
+        }
+        s.push(1);
+        leb(&mut s, sub.len() as u64);
+        s.extend_from_slice(&sub);
+        if !self.data.is_empty() {
             let mut sub = Vec::new();
-            let count = self.imports.len() + self.functions.len();
-            leb(&mut sub, count as u64);
-            let all = self
-                .imports
-                .iter()
-                .chain(self.functions.iter().map(|f| &f.name));
-            for (i, n) in all.enumerate() {
+            leb(&mut sub, self.data.len() as u64);
+            for (i, (_, _, n)) in self.data.iter().enumerate() {
                 leb(&mut sub, i as u64);
                 name(&mut sub, n);
             }
-            s.push(1);
+            s.push(9);
             leb(&mut s, sub.len() as u64);
             s.extend_from_slice(&sub);
-            if !self.data.is_empty() {
-                let mut sub = Vec::new();
-                leb(&mut sub, self.data.len() as u64);
-                for (i, (_, _, n)) in self.data.iter().enumerate() {
-                    leb(&mut sub, i as u64);
-                    name(&mut sub, n);
-                }
-                s.push(9);
-                leb(&mut s, sub.len() as u64);
-                s.extend_from_slice(&sub);
-            }
-            section(&mut out, 0, &s);
         }
-        out
+        section(out, 0, &s);
     }
 }
 
@@ -261,8 +276,6 @@ pub fn large(functions: u32, body_bytes: usize) -> Large {
         })
         .collect();
     fs[0].name = "_start".into();
-    let mut table = Vec::new();
-    let mut vtables = Vec::new();
     let shared = 16.min(methods_from); // functions 1..16: the shared core
     let chain_len = 10u32;
     let chain_from = methods_from - chain_len;
@@ -281,10 +294,45 @@ pub fn large(functions: u32, body_bytes: usize) -> Large {
     for i in shared..chain_from {
         fs[i as usize].body.push(Instr::Call(1 + i % (shared - 1)));
     }
+    let Methods {
+        table,
+        vtables,
+        vtable_user,
+    } = methods(&mut fs, methods_from, shared..chain_from);
+    for (i, f) in fs.iter_mut().enumerate() {
+        pad(&mut f.body, i as u32);
+    }
+    let data: Vec<u8> = vtables
+        .iter()
+        .flat_map(|w| w.iter().flat_map(|x| x.to_le_bytes()))
+        .collect();
+    Large {
+        module: Module {
+            imports: Vec::new(),
+            functions: fs,
+            exports: vec![("_start".into(), 0)],
+            start: None,
+            table,
+            data: vec![(VTABLES_AT, data, ".rodata".into())],
+            names: true,
+        },
+        chain: (chain_from..methods_from).collect(),
+        vtable_user,
+    }
+}
+
+/// The methods from `methods_from` on: two per vtable, the vtables named
+/// by every fourth of `users`, the rest in the table only. Returns the
+/// table, the vtables' words, and the first vtable user with its address
+/// and methods.
+fn methods(fs: &mut [Function], methods_from: u32, users: std::ops::Range<u32>) -> Methods {
+    let n = fs.len() as u32;
+    let mut table = Vec::new();
+    let mut vtables = Vec::new();
     let mut m = methods_from;
-    let mut user = shared;
+    let mut user = users.start;
     let mut vtable_user = (0, 0, [0, 0]);
-    while m + 1 < n && user < chain_from {
+    while m + 1 < n && users.contains(&user) {
         let address = VTABLES_AT + 16 * vtables.len() as u32;
         let (s1, s2) = (table.len() as u32 + 1, table.len() as u32 + 2);
         table.extend([m, m + 1]);
@@ -306,24 +354,18 @@ pub fn large(functions: u32, body_bytes: usize) -> Large {
         table.push(m);
         m += 1;
     }
-    for (i, f) in fs.iter_mut().enumerate() {
-        pad(&mut f.body, i as u32);
-    }
-    let data: Vec<u8> = vtables
-        .iter()
-        .flat_map(|w| w.iter().flat_map(|x| x.to_le_bytes()))
-        .collect();
-    Large {
-        module: Module {
-            imports: Vec::new(),
-            functions: fs,
-            exports: vec![("_start".into(), 0)],
-            start: None,
-            table,
-            data: vec![(VTABLES_AT, data, ".rodata".into())],
-            names: true,
-        },
-        chain: (chain_from..methods_from).collect(),
+    Methods {
+        table,
+        vtables,
         vtable_user,
     }
+}
+
+/// What [`methods`] made.
+struct Methods {
+    table: Vec<u32>,
+    /// Each vtable's words.
+    vtables: Vec<[u32; 4]>,
+    /// As [`Large::vtable_user`].
+    vtable_user: (u32, u32, [u32; 2]),
 }

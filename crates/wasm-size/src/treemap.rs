@@ -182,41 +182,10 @@ pub fn model(title: &str, a: &Attribution, baseline: Option<Baseline<'_>>) -> Tr
         .crates
         .iter()
         .map(|c| {
-            let mut items: Vec<Item> = per_crate
-                .remove(c.name.as_str())
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(name, (bytes, count))| Item {
-                    name: name.to_owned(),
-                    bytes,
-                    retained: None,
-                    count,
-                    rest: false,
-                    change: None,
-                    base: None,
-                    rect: None,
-                    zoom: None,
-                })
-                .collect();
-            items.sort_by(|x, y| y.bytes.cmp(&x.bytes).then_with(|| x.name.cmp(&y.name)));
-            if items.len() > MAX_ITEMS {
-                let rest = items.split_off(MAX_ITEMS - 1);
-                let noun = match c.name == DATA {
-                    true => "data segments",
-                    false => "functions",
-                };
-                items.push(Item {
-                    name: format!("… {} smaller {noun}", rest.len()),
-                    bytes: rest.iter().map(|i| i.bytes).sum(),
-                    retained: None,
-                    count: rest.len(),
-                    rest: true,
-                    change: None,
-                    base: None,
-                    rect: None,
-                    zoom: None,
-                });
-            }
+            let items = items(
+                &c.name,
+                per_crate.remove(c.name.as_str()).unwrap_or_default(),
+            );
             let mut block = Block {
                 name: c.name.clone(),
                 bytes: c.bytes,
@@ -242,6 +211,42 @@ pub fn model(title: &str, a: &Attribution, baseline: Option<Baseline<'_>>) -> Tr
         selftest_zooms: SELFTEST_ZOOMS,
         crates,
     }
+}
+
+/// A crate's items, biggest first, from (bytes, count) by name; past
+/// `MAX_ITEMS`, the smallest as one "… N smaller" item.
+fn items(krate: &str, named: BTreeMap<&str, (u64, usize)>) -> Vec<Item> {
+    let item = |name: String, bytes: u64, count: usize, rest: bool| Item {
+        name,
+        bytes,
+        retained: None,
+        count,
+        rest,
+        change: None,
+        base: None,
+        rect: None,
+        zoom: None,
+    };
+    let mut items: Vec<Item> = named
+        .into_iter()
+        .map(|(name, (bytes, count))| item(name.to_owned(), bytes, count, false))
+        .collect();
+    items.sort_by(|x, y| y.bytes.cmp(&x.bytes).then_with(|| x.name.cmp(&y.name)));
+    if items.len() > MAX_ITEMS {
+        let rest = items.split_off(MAX_ITEMS - 1);
+        let noun = match krate == DATA {
+            true => "data segments",
+            false => "functions",
+        };
+        let name = format!("… {} smaller {noun}", rest.len());
+        items.push(item(
+            name,
+            rest.iter().map(|i| i.bytes).sum(),
+            rest.len(),
+            true,
+        ));
+    }
+    items
 }
 
 /// The baseline's figures by name.

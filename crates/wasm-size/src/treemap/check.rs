@@ -232,45 +232,59 @@ fn check_view(t: &Treemap, zoomed: Option<usize>, v: &View, problems: &mut Vec<S
         groups.entry(e.parent.as_deref()).or_default().push((n, e));
     }
     for (parent, group) in &groups {
-        let area: f64 = group.iter().map(|(n, _)| n.w * n.h).sum();
-        let bytes: f64 = group.iter().map(|(_, e)| e.bytes as f64).sum();
-        for (n, e) in group {
-            let want = area * e.bytes as f64 / bytes;
-            if (n.w * n.h - want).abs() > EDGE * 2.0 * (n.w + n.h) + 0.01 * want {
-                say(format!(
-                    "{:?} ({}) covers {:.1} px², its bytes' share is {want:.1} px²",
-                    e.name,
-                    human_bytes(e.bytes),
-                    n.w * n.h
-                ));
+        check_group(*parent, group, &seen, v, &mut say);
+    }
+}
+
+/// One group (the crates, or one crate's items) as drawn: areas by bytes,
+/// no overlap, inside its parent.
+fn check_group(
+    parent: Option<&str>,
+    group: &[(&Node, &Expected)],
+    seen: &HashMap<&str, &Node>,
+    v: &View,
+    say: &mut impl FnMut(String),
+) {
+    let area: f64 = group.iter().map(|(n, _)| n.w * n.h).sum();
+    let bytes: f64 = group.iter().map(|(_, e)| e.bytes as f64).sum();
+    for (n, e) in group {
+        let want = area * e.bytes as f64 / bytes;
+        if (n.w * n.h - want).abs() > EDGE * 2.0 * (n.w + n.h) + 0.01 * want {
+            say(format!(
+                "{:?} ({}) covers {:.1} px², its bytes' share is {want:.1} px²",
+                e.name,
+                human_bytes(e.bytes),
+                n.w * n.h
+            ));
+        }
+    }
+    for (k, (a, ea)) in group.iter().enumerate() {
+        for (b, eb) in &group[k + 1..] {
+            let w = (a.x + a.w).min(b.x + b.w) - a.x.max(b.x);
+            let h = (a.y + a.h).min(b.y + b.h) - a.y.max(b.y);
+            if w > EDGE && h > EDGE {
+                say(format!("{:?} and {:?} overlap", ea.name, eb.name));
             }
         }
-        for (k, (a, ea)) in group.iter().enumerate() {
-            for (b, eb) in &group[k + 1..] {
-                let w = (a.x + a.w).min(b.x + b.w) - a.x.max(b.x);
-                let h = (a.y + a.h).min(b.y + b.h) - a.y.max(b.y);
-                if w > EDGE && h > EDGE {
-                    say(format!("{:?} and {:?} overlap", ea.name, eb.name));
-                }
-            }
-        }
-        let outer = match parent {
-            Some(id) => seen.get(id).map(|c| [c.x, c.y, c.w, c.h]),
-            None => Some([0.0, 0.0, v.width, v.height]),
-        };
-        let Some([x, y, w, h]) = outer else { continue };
-        for (n, e) in group {
-            let inside = n.x >= x - EDGE
-                && n.y >= y - EDGE
-                && n.x + n.w <= x + w + EDGE
-                && n.y + n.h <= y + h + EDGE;
-            if !inside {
-                say(format!(
-                    "{:?} sticks out of {}",
-                    e.name,
-                    parent.unwrap_or("the map")
-                ));
-            }
+    }
+    let outer = match parent {
+        Some(id) => seen.get(id).map(|c| [c.x, c.y, c.w, c.h]),
+        None => Some([0.0, 0.0, v.width, v.height]),
+    };
+    let Some([x, y, w, h]) = outer else {
+        return;
+    };
+    for (n, e) in group {
+        let inside = n.x >= x - EDGE
+            && n.y >= y - EDGE
+            && n.x + n.w <= x + w + EDGE
+            && n.y + n.h <= y + h + EDGE;
+        if !inside {
+            say(format!(
+                "{:?} sticks out of {}",
+                e.name,
+                parent.unwrap_or("the map")
+            ));
         }
     }
 }

@@ -223,10 +223,10 @@ fn a_change_below_the_gates_noise_thresholds_is_coloured_unchanged() {
     );
 }
 
-#[test]
-fn colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say() {
-    let now = sample();
-    let base_of = |truncated| Attributed {
+/// The baseline `colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say`
+/// compares `sample()` with; `truncated` as a committed report says.
+fn colour_baseline(truncated: bool) -> Attributed {
+    Attributed {
         artifact: "x/wasm/release/opt".into(),
         file: "x.opt.names.wasm".into(),
         truncated,
@@ -256,17 +256,27 @@ fn colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say() {
                 1500,
             ),
         ],
-    };
-    let base = base_of(true);
-    let t = model(
+    }
+}
+
+/// `now`'s treemap against `base`, without noise thresholds.
+fn against(now: &Attribution, base: &Attributed, note: &str) -> Treemap {
+    model(
         "t.wasm",
-        &now,
+        now,
         Some(Baseline {
-            note: "reports/size-baseline.json".into(),
-            attributed: &base,
+            note: note.into(),
+            attributed: base,
             budgets: &no_noise(),
         }),
-    );
+    )
+}
+
+#[test]
+fn colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say() {
+    let now = sample();
+    let base = colour_baseline(true);
+    let t = against(&now, &base, "reports/size-baseline.json");
     assert_eq!(t.compared.as_deref(), Some("reports/size-baseline.json"));
     let get = |c: &str| t.crates.iter().find(|b| b.name == c).unwrap();
     assert_eq!(get("regex").change, Some(Change::Grown));
@@ -294,29 +304,13 @@ fn colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say() {
     now.functions.push(function("regex::parse", "regex", 1600));
     now.functions.push(function("regex::small", "regex", 20));
     now.crates[0].bytes += 1620;
-    let t = model(
-        "t.wasm",
-        &now,
-        Some(Baseline {
-            note: String::new(),
-            attributed: &base,
-            budgets: &no_noise(),
-        }),
-    );
+    let t = against(&now, &base, "");
     let regex = &t.crates[0];
     let change = |f: &str| regex.items.iter().find(|i| i.name == f).unwrap().change;
     assert_eq!(change("regex::parse"), Some(Change::Grown));
     assert_eq!(change("regex::small"), Some(Change::Unlisted));
-    let complete = base_of(false);
-    let t = model(
-        "t.wasm",
-        &now,
-        Some(Baseline {
-            note: String::new(),
-            attributed: &complete,
-            budgets: &no_noise(),
-        }),
-    );
+    let complete = colour_baseline(false);
+    let t = against(&now, &complete, "");
     let regex = &t.crates[0];
     let change = |f: &str| regex.items.iter().find(|i| i.name == f).unwrap().change;
     assert_eq!(change("regex::small"), Some(Change::New));
