@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::xtask_cli;
+
 /// The README and every page under `docs/`, by their path from the
 /// workspace root.
 fn doc_pages() -> Vec<(PathBuf, String)> {
@@ -255,15 +257,6 @@ fn words(s: &str) -> (Vec<Word>, usize) {
         w.placeholder |= w.text.contains("...");
     }
     (words, end)
-}
-
-/// xtask's command line as `main` parses it, without reading
-/// `CORTEX_CACHE` from the environment the test runs in.
-fn xtask_cli() -> clap::Command {
-    use clap::CommandFactory;
-    let mut cli = crate::Cli::command().mut_arg("cache", |a| a.env(None::<&'static str>));
-    cli.build();
-    cli
 }
 
 /// What is wrong with a shown command, if anything. Parsed by clap when

@@ -1,9 +1,11 @@
 //! Tidy tests: the layering that `main.rs` describes, held by reading the
 //! sources. Test code (`tests.rs`, `mod tests`, the fixtures) may use any
 //! layer; everything else imports only its own layer and those below.
-//! `docs.rs` holds the manual's `cargo xtask …` lines to the command line.
+//! `docs.rs` holds the manual's `cargo xtask …` lines to the command line,
+//! `workflows.rs` the workflows' calls and tokens and the lock files.
 
 mod docs;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +48,16 @@ fn sources() -> Vec<(PathBuf, String)> {
             (p, code)
         })
         .collect()
+}
+
+/// xtask's command line as `main` parses it, for the docs and the
+/// workflows, without reading `CORTEX_CACHE` from the environment the
+/// test runs in.
+fn xtask_cli() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cli = crate::Cli::command().mut_arg("cache", |a| a.env(None::<&'static str>));
+    cli.build();
+    cli
 }
 
 /// The layer of a file, by its folder; `main.rs` is above them all.
