@@ -6,7 +6,8 @@
 //! bigger flags have files of their own (`gate.rs`: `--check` and
 //! `--comment`; `history.rs`: `--record`, `--backfill`, `--publish`;
 //! `against.rs`; `shards.rs`: `--shard` and `--merge`), and `workflows.rs`
-//! runs what the workflows run. `support.rs` holds what several files use
+//! runs what the workflows run; `json.rs`: every `--json` prints one JSON
+//! document alone on stdout. `support.rs` holds what several files use
 //! (the binary, run in this checkout; its exit-2 error line; reports dirs
 //! with old files; git with a fixed identity; tiny workspaces); a helper
 //! one file uses stays in that file. Tests marked `#[ignore = "end to
@@ -23,6 +24,7 @@ mod bloat;
 mod build_wasm;
 mod gate;
 mod history;
+mod json;
 mod run_wasm;
 mod shards;
 mod size_report;
