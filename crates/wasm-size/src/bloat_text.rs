@@ -274,6 +274,7 @@ pub fn why_text(paths: &[WhyPath]) -> String {
 mod tests {
     use super::*;
     use crate::attribution::{CrateSize, DataSize, FunctionSize};
+    use crate::retained::tests::named;
 
     fn function(name: &str, krate: &str, bytes: u64) -> FunctionSize {
         FunctionSize {
@@ -328,40 +329,6 @@ mod tests {
         assert_eq!(lines[3], "  100 B         3.2%      1  [data]", "{crates}");
     }
 
-    /// `_start` → `main` → `Regex::new` → `compile` (the biggest), and
-    /// `dlmalloc`, which nothing calls.
-    fn named() -> (Attribution, Named) {
-        use crate::attribution::attribute;
-        use crate::callgraph::{graph, Mode};
-        use crate::synthetic::{Function, Instr, Module};
-        let f = |name: &str, body: Vec<Instr>| Function {
-            name: name.into(),
-            body,
-        };
-        let wasm = Module {
-            functions: vec![
-                f("_start", vec![Instr::Call(1)]),
-                f("_ZN4demo4main17h0123456789abcdefE", vec![Instr::Call(2)]),
-                f(
-                    "_ZN5regex5Regex3new17h0123456789abcdefE",
-                    vec![Instr::Call(3)],
-                ),
-                f(
-                    "_ZN5regex7compile17h0123456789abcdefE",
-                    vec![Instr::Add(9); 20],
-                ),
-                f("dlmalloc", vec![Instr::Add(9); 3]),
-            ],
-            exports: vec![("_start".into(), 0)],
-            names: true,
-            ..Module::default()
-        }
-        .encode();
-        let a = attribute(&wasm, "m.wasm").unwrap();
-        let named = Named::new(graph(&wasm, Mode::SeeThrough).unwrap(), &a);
-        (a, named)
-    }
-
     #[test]
     fn retained_tables_put_the_root_first_and_count_what_they_cut() {
         let (a, named) = named();
@@ -373,12 +340,12 @@ mod tests {
             "{text}"
         );
         assert!(lines[1].ends_with("_start"), "the root retains all: {text}");
-        assert!(lines[2].ends_with("demo::main"), "{text}");
+        assert!(lines[2].ends_with("wasm_demo::main"), "{text}");
         assert!(text.contains("... and 3 more functions"), "{text}");
         assert!(text.lines().all(|l| l.chars().count() <= COLUMNS), "{text}");
         let crates = retained_crates_table(&a, &named, 20);
         let regex = crates.lines().find(|l| l.ends_with(" regex")).unwrap();
-        let demo = crates.lines().find(|l| l.ends_with(" demo")).unwrap();
+        let demo = crates.lines().find(|l| l.ends_with(" wasm_demo")).unwrap();
         assert!(
             crates.find(demo).unwrap() < crates.find(regex).unwrap(),
             "demo keeps regex alive, so it loses more: {crates}"

@@ -353,7 +353,7 @@ pub fn kept_by_line(target: &str, path: &[String]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::attribution::attribute;
     use crate::callgraph::{graph, Mode};
@@ -388,7 +388,9 @@ mod tests {
         .encode()
     }
 
-    fn named() -> (Attribution, Named) {
+    /// `_start` → `wasm_demo::main` → `Regex::new` → `regex::compile` (the
+    /// biggest), and `dlmalloc`, which nothing calls; also `bloat_text`'s.
+    pub(crate) fn named() -> (Attribution, Named) {
         let wasm = module();
         let a = attribute(&wasm, "m.wasm").unwrap();
         let g = graph(&wasm, Mode::SeeThrough).unwrap();

@@ -82,24 +82,11 @@ pub(crate) fn assert_old_files_intact(dir: &Path) {
     assert!(!dir.join("size.md").exists());
 }
 
-/// `git` in `dir` with a fixed identity and commit date, whatever the caller's env.
-pub(crate) fn history_git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_AUTHOR_DATE", "2024-05-06T07:08:09+02:00")
-        .env("GIT_COMMITTER_DATE", "2024-05-06T07:08:09+02:00")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+/// `git` in `dir` with a fixed identity and dates, whatever the caller's
+/// env: the function the unit tests use, from its file.
+#[path = "../../src/testing/git.rs"]
+mod fixed_git;
+pub(crate) use fixed_git::git as history_git;
 
 /// A workspace with one wasm package, `name`, whose binary prints `name`.
 pub(crate) fn write_tiny_workspace(root: &Path, name: &str) {

@@ -1,5 +1,9 @@
 //! Test fixtures shared by several modules' tests.
 
+mod git;
+
+pub use git::git;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -58,30 +62,6 @@ pub fn build_wasm_program(main_rs: &str, deps: &[(&str, &str)]) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::read(dir.path().join("target/wasm32-wasip1/release/tiny.wasm")).unwrap()
-}
-
-/// `git` in `dir` with a fixed identity and dates, whatever the caller's
-/// environment (`GIT_DIR`, a missing `user.name`); its trimmed stdout.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_AUTHOR_DATE", "2024-05-06T07:08:09+02:00")
-        .env("GIT_COMMITTER_DATE", "2024-05-06T07:08:09+02:00")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// A workspace at `root` with target dir `target` and no packages, for tests
