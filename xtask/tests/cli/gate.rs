@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::support::{
-    assert_could_not_run, assert_old_files_intact, cargo_target_dir, reports_with_old_files, run,
-    stderr, workspace_root, xtask,
+    assert_could_not_run, assert_old_files_intact, blessed_reports, cargo_target_dir,
+    reports_with_old_files, run, stderr, workspace_root, xtask,
 };
 
 #[test]
@@ -53,12 +53,7 @@ fn comment_into_a_missing_directory_is_one_line_and_writes_nothing() {
 #[test]
 #[ignore = "end to end: `cargo xtask test` runs it in a step of its own"]
 fn comment_for_a_failing_gate_names_the_growth_and_the_new_crate() {
-    let built = run(&mut xtask(&["build-wasm"]));
-    assert!(built.status.success(), "{}", stderr(&built));
-    let reports = tempfile::tempdir().unwrap();
-    let first =
-        run(xtask(&["size-report", "--no-build", "--bless", "--reports-dir"]).arg(reports.path()));
-    assert!(first.status.success(), "{}", stderr(&first));
+    let reports = blessed_reports();
     let baseline_path = reports.path().join("size-baseline.json");
     let mut baseline: Value =
         serde_json::from_slice(&std::fs::read(&baseline_path).unwrap()).unwrap();

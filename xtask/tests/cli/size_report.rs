@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use crate::support::{
-    assert_could_not_run, assert_old_files_intact, leb128_len, reports_with_old_files, run, stderr,
-    treemap_data, workspace_root, xtask,
+    assert_could_not_run, assert_old_files_intact, blessed_reports, leb128_len,
+    reports_with_old_files, run, stderr, treemap_data, workspace_root, xtask,
 };
 
 /// Builds the wasm packages (warm after the first run) and checks every
@@ -241,14 +241,9 @@ fn second_size_report_at_once_is_refused() {
 #[test]
 #[ignore = "end to end: `cargo xtask test` runs it in a step of its own"]
 fn size_report_killed_mid_run_leaves_whole_files() {
-    let built = run(&mut xtask(&["build-wasm"]));
-    assert!(built.status.success(), "{}", stderr(&built));
-    let reports = tempfile::tempdir().unwrap();
     // One finished run: every file exists from here on, so each check below
     // reads a file, and the measurements are cached, so later runs are short.
-    let first =
-        run(xtask(&["size-report", "--no-build", "--bless", "--reports-dir"]).arg(reports.path()));
-    assert!(first.status.success(), "{}", stderr(&first));
+    let reports = blessed_reports();
     let mut killed = 0;
     for i in 0..12u64 {
         let mut child = xtask(&["size-report", "--no-build", "--bless", "--reports-dir"])

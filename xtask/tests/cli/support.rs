@@ -190,3 +190,15 @@ pub(crate) fn proc_exit_module(code: u8) -> Vec<u8> {
     ]
     .concat()
 }
+
+/// The wasm packages built (warm after the first run) and a new reports
+/// dir blessed from them: a baseline and every report file exist.
+pub(crate) fn blessed_reports() -> tempfile::TempDir {
+    let built = run(&mut xtask(&["build-wasm"]));
+    assert!(built.status.success(), "{}", stderr(&built));
+    let reports = tempfile::tempdir().unwrap();
+    let first =
+        run(xtask(&["size-report", "--no-build", "--bless", "--reports-dir"]).arg(reports.path()));
+    assert!(first.status.success(), "{}", stderr(&first));
+    reports
+}
