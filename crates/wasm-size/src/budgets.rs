@@ -7,7 +7,7 @@ use std::fmt;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::artifact::Kind;
+use crate::artifact::{ArtifactId, Kind};
 use crate::diff::{Change, Growers};
 use crate::report::{Measured, Report};
 use crate::table::{human_bytes, human_delta};
@@ -26,10 +26,10 @@ pub struct Budgets {
     pub max_growth_bytes: Option<u64>,
     /// Per artifact id (`package/kind/profile/stage`): largest size in bytes.
     #[serde(default)]
-    pub max_bytes: BTreeMap<String, u64>,
+    pub max_bytes: BTreeMap<ArtifactId, u64>,
     /// Per artifact id: largest gzip -9 size in bytes.
     #[serde(default)]
-    pub max_gzip_bytes: BTreeMap<String, u64>,
+    pub max_gzip_bytes: BTreeMap<ArtifactId, u64>,
     /// Noise threshold in bytes: a change smaller than this and than
     /// `min-delta-percent` is not listed as a grower and does not count
     /// against the growth limits. Absolute ceilings always apply.
@@ -46,9 +46,9 @@ impl Budgets {
 
     /// The size ceiling of `a`: its own `max-bytes`, else the default for
     /// release `.wasm`, else none.
-    pub fn max_for(&self, a: &Measured, id: &str) -> Option<u64> {
+    pub fn max_for(&self, id: &ArtifactId) -> Option<u64> {
         let default =
-            (a.kind == Kind::Wasm && a.profile.is_release()).then_some(self.wasm_max_bytes);
+            (id.kind == Kind::Wasm && id.profile.is_release()).then_some(self.wasm_max_bytes);
         self.max_bytes.get(id).copied().or(default)
     }
 
@@ -112,7 +112,7 @@ impl Budgets {
 /// One limit exceeded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Violation {
-    pub artifact: String,
+    pub artifact: ArtifactId,
     pub limit_name: &'static str,
     pub measured: u64,
     pub limit: u64,
@@ -159,13 +159,14 @@ pub fn check_budgets(
     budgets: &Budgets,
     accepted: &[Acceptance],
 ) -> Result<Vec<Violation>> {
-    let ids: Vec<String> = report.artifacts.iter().map(Measured::id).collect();
+    let ids: Vec<ArtifactId> = report.artifacts.iter().map(Measured::id).collect();
     for id in budgets
         .max_bytes
         .keys()
         .chain(budgets.max_gzip_bytes.keys())
     {
         if !ids.contains(id) {
+            let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
             bail!(
                 "[workspace.metadata.size-budgets] names `{id}`, which size-report does not \
                  produce; artifact ids: {}",
@@ -179,7 +180,7 @@ pub fn check_budgets(
         // Saturating: a trailer may say any size (see `parse_trailers`).
         let accepted_here: u64 = accepted
             .iter()
-            .filter(|x| x.covers(&a.package, id))
+            .filter(|x| x.covers(id))
             .fold(0u64, |sum, x| sum.saturating_add(x.bytes));
         let mut push = |limit_name, measured, limit, accepted| {
             if measured > limit {
@@ -193,7 +194,7 @@ pub fn check_budgets(
                 });
             }
         };
-        let max = budgets.max_for(a, id);
+        let max = budgets.max_for(id);
         if let Some(max) = max {
             push("size", a.sizes.bytes, max, 0);
         }
@@ -218,29 +219,64 @@ pub fn check_budgets(
 /// One `Size-Accepted: <package or artifact id> +<size>, <reason>` trailer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acceptance {
-    pub target: String,
+    pub target: Target,
     pub bytes: u64,
     pub reason: String,
     pub commit: String,
 }
 
 impl Acceptance {
-    /// Whether it covers the artifact `id` of `package`.
-    pub fn covers(&self, package: &str, id: &str) -> bool {
-        self.target == package || self.target == id
+    /// Whether it covers the artifact `id`.
+    pub fn covers(&self, id: &ArtifactId) -> bool {
+        match &self.target {
+            Target::Package(package) => *package == id.package,
+            Target::Artifact(artifact) => artifact == id,
+        }
+    }
+}
+
+/// What a `Size-Accepted:` trailer accepts growth of: every artifact of a
+/// package, or one artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Package(String),
+    Artifact(ArtifactId),
+}
+
+impl Target {
+    /// A package name, or an artifact id (what has a `/`), which must read
+    /// as one.
+    pub fn parse(text: &str) -> Result<Self> {
+        Ok(match text.contains('/') {
+            true => Self::Artifact(text.parse()?),
+            false => Self::Package(text.to_owned()),
+        })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Package(package) => f.write_str(package),
+            Target::Artifact(id) => id.fmt(f),
+        }
     }
 }
 
 pub const TRAILER: &str = "Size-Accepted";
 
 /// `wasm-demo +12 KiB, reason` → target, bytes, reason.
-pub fn parse_acceptance(value: &str) -> Result<(String, u64, String)> {
+pub fn parse_acceptance(value: &str) -> Result<(Target, u64, String)> {
     const FORMAT: &str =
         "expected `Size-Accepted: <package or artifact id> +<size> [B|KiB|MiB|kB|MB], <reason>`";
     let (head, reason) = value.split_once(',').unwrap_or((value, ""));
     let reason = reason.trim();
     let mut words = head.split_whitespace();
     let target = words.next().context(FORMAT)?;
+    let target = match Target::parse(target) {
+        Ok(target) => target,
+        Err(e) => bail!("{e}; {FORMAT}"),
+    };
     let amount: String = words.collect::<Vec<_>>().join("");
     let amount = amount
         .strip_prefix('+')
@@ -263,11 +299,7 @@ pub fn parse_acceptance(value: &str) -> Result<(String, u64, String)> {
     }
     // `as` saturates: a size past u64 is u64::MAX, which parse_trailers
     // reports as out of range.
-    Ok((
-        target.to_owned(),
-        (number * scale).round() as u64,
-        reason.to_owned(),
-    ))
+    Ok((target, (number * scale).round() as u64, reason.to_owned()))
 }
 
 /// A warning, naming its commit, for each acceptance whose target is
@@ -283,12 +315,7 @@ pub fn unknown_targets(accepted: &[Acceptance], report: &Report) -> Vec<String> 
     packages.dedup();
     accepted
         .iter()
-        .filter(|x| {
-            !report
-                .artifacts
-                .iter()
-                .any(|a| x.target == a.package || x.target == a.id())
-        })
+        .filter(|x| !report.artifacts.iter().any(|a| x.covers(&a.id())))
         .map(|x| {
             format!(
                 "commit {}: `{TRAILER}: {} …` names no package or artifact id of this \
@@ -344,6 +371,7 @@ pub fn parse_trailers(log: &str) -> (Vec<Acceptance>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::Subject;
     use crate::report::tests::measured;
 
     fn artifact(id: &str, bytes: u64, gzip: u64) -> Measured {
@@ -362,6 +390,10 @@ mod tests {
 
     const DEMO: &str = "wasm-demo/wasm/release/opt";
     const RLIB: &str = "cortex-core/rlib/release/raw";
+
+    fn id(text: &str) -> ArtifactId {
+        text.parse().unwrap()
+    }
 
     #[test]
     fn a_huge_accepted_size_saturates_and_warns_instead_of_overflowing() {
@@ -458,8 +490,8 @@ mod tests {
         let v = check_budgets(&now, None, &b, &[]).unwrap();
         assert_eq!(v.len(), 1);
         assert_eq!(
-            (v[0].artifact.as_str(), v[0].limit, v[0].delta),
-            (DEMO, 1_000_000, None)
+            (&v[0].artifact, v[0].limit, v[0].delta),
+            (&id(DEMO), 1_000_000, None)
         );
     }
 
@@ -471,27 +503,23 @@ mod tests {
             check_budgets(&now, Some(&base), &budgets("max-growth-percent = 5.0"), &[]).unwrap();
         assert_eq!(by_percent.len(), 1, "{by_percent:?}");
         assert_eq!(
-            (by_percent[0].artifact.as_str(), by_percent[0].limit),
-            (DEMO, 1050)
+            (&by_percent[0].artifact, by_percent[0].limit),
+            (&id(DEMO), 1050)
         );
         let by_bytes =
             check_budgets(&now, Some(&base), &budgets("max-growth-bytes = 200"), &[]).unwrap();
         assert_eq!(by_bytes.len(), 1, "{by_bytes:?}");
         assert_eq!(
-            (
-                by_bytes[0].artifact.as_str(),
-                by_bytes[0].limit,
-                by_bytes[0].delta
-            ),
-            (RLIB, 10_200, Some(300))
+            (&by_bytes[0].artifact, by_bytes[0].limit, by_bytes[0].delta),
+            (&id(RLIB), 10_200, Some(300))
         );
         // Both set: the larger allowance applies.
         let both = budgets("max-growth-percent = 5.0\nmax-growth-bytes = 200");
         assert_eq!(check_budgets(&now, Some(&base), &both, &[]).unwrap(), []);
         let bigger = report(vec![artifact(DEMO, 1201, 1), artifact(RLIB, 10_501, 1)]);
         let v = check_budgets(&bigger, Some(&base), &both, &[]).unwrap();
-        let limits: Vec<(&str, u64)> = v.iter().map(|v| (v.artifact.as_str(), v.limit)).collect();
-        assert_eq!(limits, [(DEMO, 1200), (RLIB, 10_500)]);
+        let limits: Vec<(&ArtifactId, u64)> = v.iter().map(|v| (&v.artifact, v.limit)).collect();
+        assert_eq!(limits, [(&id(DEMO), 1200), (&id(RLIB), 10_500)]);
         // Shrinking never fails the growth limits.
         let smaller = report(vec![artifact(DEMO, 10, 1)]);
         assert_eq!(
@@ -507,17 +535,21 @@ mod tests {
         let base = report(vec![artifact(DEMO, 1000, 1), artifact(RLIB, 1000, 1)]);
         let now = report(vec![artifact(DEMO, 2000, 1), artifact(RLIB, 2000, 1)]);
         let accept = |target: &str, bytes| Acceptance {
-            target: target.into(),
+            target: Target::parse(target).unwrap(),
             bytes,
             reason: "r".into(),
             commit: "abc1234".into(),
         };
         let v = check_budgets(&now, Some(&base), &b, &[accept("wasm-demo", 1000)]).unwrap();
         assert_eq!(v.len(), 1, "{v:?}");
-        assert_eq!(v[0].artifact, RLIB, "the acceptance covers wasm-demo only");
+        assert_eq!(
+            v[0].artifact,
+            id(RLIB),
+            "the acceptance covers wasm-demo only"
+        );
         // Not enough accepted: still fails, and says what was accepted.
         let v = check_budgets(&now, Some(&base), &b, &[accept(DEMO, 500)]).unwrap();
-        let demo = v.iter().find(|v| v.artifact == DEMO).unwrap();
+        let demo = v.iter().find(|v| v.artifact == id(DEMO)).unwrap();
         assert_eq!((demo.limit, demo.accepted), (1600, 500));
         assert!(demo.to_string().contains("500 B accepted"), "{demo}");
         // A ceiling is not lifted by an acceptance.
@@ -529,12 +561,29 @@ mod tests {
 
     #[test]
     fn budget_naming_an_unknown_artifact_is_an_error() {
-        let b = budgets("[max-bytes]\n\"wasm-demo/wasm/release/optt\" = 1");
+        let b = budgets("[max-bytes]\n\"wasm-dmeo/wasm/release/opt\" = 1");
         let err = check_budgets(&report(vec![artifact(DEMO, 1, 1)]), None, &b, &[]).unwrap_err();
         assert!(
-            err.to_string().contains("optt") && err.to_string().contains(DEMO),
+            err.to_string().contains("`wasm-dmeo/wasm/release/opt`")
+                && err.to_string().contains(DEMO),
             "{err}"
         );
+    }
+
+    #[test]
+    fn budget_naming_no_artifact_id_is_one_line_naming_it_and_the_form() {
+        for table in ["max-bytes", "max-gzip-bytes"] {
+            let value = serde_json::json!({ table: { "wasm-demo/wasm/release/optt": 1 } });
+            let err = format!("{:#}", Budgets::from_metadata(&value).unwrap_err());
+            assert!(
+                err.starts_with("[workspace.metadata.size-budgets] in Cargo.toml is invalid")
+                    && err.contains("`wasm-demo/wasm/release/optt` is not an artifact id")
+                    && err.contains("no stage `optt`")
+                    && err.contains("package/kind/profile/stage"),
+                "{err}"
+            );
+            assert!(!err.contains('\n'), "{err}");
+        }
     }
 
     #[test]
@@ -548,7 +597,11 @@ mod tests {
     fn acceptance_parses_units_and_reason() {
         assert_eq!(
             parse_acceptance("wasm-demo +12 KiB, serde for the config").unwrap(),
-            ("wasm-demo".into(), 12 * 1024, "serde for the config".into())
+            (
+                Target::Package("wasm-demo".into()),
+                12 * 1024,
+                "serde for the config".into()
+            )
         );
         assert_eq!(
             parse_acceptance("wasm-demo/wasm/release/opt +1.5MiB, big")
@@ -566,29 +619,33 @@ mod tests {
             "wasm-demo 12 KiB, r",
             "wasm-demo +12 parsecs, r",
             "wasm-demo +12 KiB",
+            "wasm-demo/wasm/release/optt +12 KiB, r",
             "",
         ] {
             let err = parse_acceptance(bad).unwrap_err().to_string();
             assert!(err.contains("Size-Accepted:"), "{bad}: {err}");
         }
+        let err = parse_acceptance("wasm-demo/wasm/relase/opt +1 KiB, r").unwrap_err();
+        assert!(err.to_string().contains("no profile `relase`"), "{err}");
     }
 
     #[test]
     fn acceptance_covers_its_package_or_exact_id() {
         let a = Acceptance {
-            target: "wasm-demo".into(),
+            target: Target::parse("wasm-demo").unwrap(),
             bytes: 1,
             reason: "r".into(),
             commit: "c".into(),
         };
-        assert!(a.covers("wasm-demo", "wasm-demo/wasm/release/opt"));
-        assert!(!a.covers("cortex-core", "cortex-core/rlib/release/raw"));
+        assert!(a.covers(&id("wasm-demo/wasm/release/opt")));
+        assert!(!a.covers(&id("cortex-core/rlib/release/raw")));
         let exact = Acceptance {
-            target: "wasm-demo/wasm/release/opt".into(),
+            target: Target::parse(DEMO).unwrap(),
             ..a
         };
-        assert!(exact.covers("wasm-demo", "wasm-demo/wasm/release/opt"));
-        assert!(!exact.covers("wasm-demo", "wasm-demo/wasm/release/raw"));
+        assert_eq!(exact.target, Target::Artifact(id(DEMO)));
+        assert!(exact.covers(&id("wasm-demo/wasm/release/opt")));
+        assert!(!exact.covers(&id("wasm-demo/wasm/release/raw")));
     }
 
     #[test]
@@ -613,13 +670,10 @@ mod tests {
         let base = report(vec![artifact(DEMO, 990, 1), artifact(RLIB, 10_000, 1)]);
         let now = report(vec![artifact(DEMO, 1050, 1), artifact(RLIB, 10_200, 1)]);
         let v = check_budgets(&now, Some(&base), &b, &[]).unwrap();
-        let got: Vec<(&str, &str)> = v
-            .iter()
-            .map(|v| (v.artifact.as_str(), v.limit_name))
-            .collect();
+        let got: Vec<(&ArtifactId, &str)> = v.iter().map(|v| (&v.artifact, v.limit_name)).collect();
         // The demo's +60 B is noise for the growth limit, not for its ceiling;
         // the rlib's +200 B is above min-delta-bytes, so it counts.
-        assert_eq!(got, [(DEMO, "size"), (RLIB, "growth")]);
+        assert_eq!(got, [(&id(DEMO), "size"), (&id(RLIB), "growth")]);
     }
 
     #[test]
@@ -634,7 +688,7 @@ mod tests {
         };
         let growers = vec![
             Growers {
-                artifact: DEMO.into(),
+                artifact: Subject::Artifact(id(DEMO)),
                 crates: vec![change("std", Some(10_000), Some(10_010))],
                 functions: vec![
                     change("f", Some(500), Some(520)),
@@ -643,7 +697,7 @@ mod tests {
                 ],
             },
             Growers {
-                artifact: RLIB.into(),
+                artifact: Subject::Artifact(id(RLIB)),
                 crates: vec![change("core", Some(9_000), Some(9_001))],
                 functions: vec![],
             },

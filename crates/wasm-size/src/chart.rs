@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::artifact::SHIPPED_SUFFIX;
+use crate::artifact::ArtifactId;
 use crate::budgets::Budgets;
 use crate::history::{ArtifactPoint, Entry};
 use crate::table::human_bytes;
@@ -19,12 +19,11 @@ pub fn chartable(entries: &[Entry]) -> bool {
     !shipped_ids(entries).is_empty() || entries.iter().any(|e| !e.build_seconds.is_empty())
 }
 
-fn shipped_ids(entries: &[Entry]) -> Vec<&str> {
-    let mut ids: Vec<&str> = entries
+fn shipped_ids(entries: &[Entry]) -> Vec<&ArtifactId> {
+    let mut ids: Vec<&ArtifactId> = entries
         .iter()
         .flat_map(|e| e.artifacts.keys())
-        .map(String::as_str)
-        .filter(|id| id.ends_with(SHIPPED_SUFFIX))
+        .filter(|id| id.is_shipped())
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -92,7 +91,7 @@ struct Series {
 pub fn render_svg(entries: &[Entry], budgets: &Budgets) -> Result<String> {
     if !chartable(entries) {
         bail!(
-            "nothing to chart: the history has no shipped artifact (`…{SHIPPED_SUFFIX}`) and \
+            "nothing to chart: the history has no shipped artifact (`…/wasm/release/opt`) and \
              no build times"
         );
     }
@@ -176,7 +175,7 @@ fn size_series(entries: &[Entry], budgets: &Budgets) -> (Vec<Series>, Vec<(f64, 
     let mut series = Vec::new();
     let mut flat = Vec::new();
     for (i, id) in shipped_ids(entries).into_iter().enumerate() {
-        let name = id.strip_suffix(SHIPPED_SUFFIX).unwrap_or(id);
+        let name = &id.package;
         let (size_color, gzip_color) = (PALETTE[(2 * i) % 10], PALETTE[(2 * i + 1) % 10]);
         let points = |f: fn(&ArtifactPoint) -> u64| -> Vec<(usize, f64)> {
             entries
@@ -566,7 +565,7 @@ mod tests {
         let mut changed = entries.clone();
         changed[0]
             .artifacts
-            .get_mut("wasm-demo/wasm/release/opt")
+            .get_mut(&ArtifactId::shipped("wasm-demo"))
             .unwrap()
             .bytes += 5000;
         assert_ne!(a, render_svg(&changed, &budgets()).unwrap());

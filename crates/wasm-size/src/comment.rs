@@ -111,7 +111,7 @@ fn artifact_table(gate: &Gate<'_>) -> String {
         };
         let budget = gate
             .budgets
-            .max_for(a, &id)
+            .max_for(&id)
             .map_or("-".to_owned(), human_bytes);
         t.row([
             format!("`{id}`"),
@@ -186,6 +186,7 @@ fn fit(head: &str, parts: &[String], limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::artifact::ArtifactId;
     use crate::attribution::CrateSize;
     use crate::budgets::check_budgets;
     use crate::diff::{growers, render_growers};
@@ -208,14 +209,14 @@ mod tests {
         let a = now
             .artifacts
             .iter_mut()
-            .find(|a| a.id() == SHIPPED)
+            .find(|a| a.id() == ArtifactId::shipped("wasm-demo"))
             .unwrap();
         a.sizes.bytes += bytes;
         a.sizes.gzip_bytes += bytes / 3;
         let at = now
             .attribution
             .iter_mut()
-            .find(|a| a.artifact == SHIPPED)
+            .find(|a| a.artifact == ArtifactId::shipped("wasm-demo"))
             .unwrap();
         at.crates.push(CrateSize {
             name: "serde_json".into(),
@@ -305,7 +306,7 @@ mod tests {
         let at = now
             .attribution
             .iter_mut()
-            .find(|a| a.artifact == SHIPPED)
+            .find(|a| a.artifact == ArtifactId::shipped("wasm-demo"))
             .unwrap();
         for i in 0..5_000 {
             at.crates.push(CrateSize {

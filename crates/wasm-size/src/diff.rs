@@ -2,12 +2,15 @@
 //! functions, sorted by delta. `size-report` names its growers with it;
 //! `cargo xtask size-diff` compares any two sides.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::attribution::{attribute, demangle, CrateSize, FunctionSize};
+use crate::artifact::{ArtifactId, Stage};
+use crate::attribution::{attribute, demangle, Attribution, CrateSize, FunctionSize};
 use crate::report::{Attributed, Report};
 use crate::retained::kept_by_line;
 use crate::table::{and_more, human_bytes, human_delta, Table};
@@ -110,10 +113,60 @@ pub fn diff_named(
     out
 }
 
+/// What a row of a diff is about: an artifact of a report, or the `.wasm`
+/// file a side of size-diff was given as, called `wasm`. Written, read and
+/// ordered as that text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Subject {
+    Artifact(ArtifactId),
+    Wasm,
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Artifact(id) => id.fmt(f),
+            Subject::Wasm => f.write_str("wasm"),
+        }
+    }
+}
+
+impl TryFrom<String> for Subject {
+    type Error = anyhow::Error;
+    fn try_from(text: String) -> Result<Self> {
+        match text.as_str() {
+            "wasm" => Ok(Subject::Wasm),
+            id => Ok(Subject::Artifact(id.parse()?)),
+        }
+    }
+}
+
+impl From<Subject> for String {
+    fn from(subject: Subject) -> Self {
+        subject.to_string()
+    }
+}
+
+impl Ord for Subject {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Subject::Artifact(a), Subject::Artifact(b)) => a.cmp(b),
+            _ => self.to_string().cmp(&other.to_string()),
+        }
+    }
+}
+
+impl PartialOrd for Subject {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// Crates and functions of one artifact that changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Growers {
-    pub artifact: String,
+    pub artifact: Subject,
     pub crates: Vec<Change>,
     pub functions: Vec<Change>,
 }
@@ -132,10 +185,68 @@ fn function_map(functions: &[FunctionSize]) -> BTreeMap<String, u64> {
     map
 }
 
-/// The smallest function a truncated list kept.
-fn cutoff(a: &Attributed) -> Option<u64> {
-    a.truncated
-        .then(|| a.functions.iter().map(|f| f.bytes).min().unwrap_or(0))
+/// What growers compare of one side: an artifact's attribution in a
+/// report, or a whole file's.
+struct Lists<'a> {
+    crates: &'a [CrateSize],
+    functions: &'a [FunctionSize],
+    /// The smallest function a truncated list kept.
+    cutoff: Option<u64>,
+    kept_by: &'a BTreeMap<String, Vec<String>>,
+    crates_kept_by: &'a BTreeMap<String, Vec<String>>,
+}
+
+/// No paths: a file's attribution does not walk its call graph.
+static NO_PATHS: BTreeMap<String, Vec<String>> = BTreeMap::new();
+
+impl<'a> From<&'a Attributed> for Lists<'a> {
+    fn from(a: &'a Attributed) -> Self {
+        Self {
+            crates: &a.crates,
+            functions: &a.functions,
+            cutoff: a
+                .truncated
+                .then(|| a.functions.iter().map(|f| f.bytes).min().unwrap_or(0)),
+            kept_by: &a.kept_by,
+            crates_kept_by: &a.crates_kept_by,
+        }
+    }
+}
+
+impl<'a> From<&'a Attribution> for Lists<'a> {
+    fn from(a: &'a Attribution) -> Self {
+        Self {
+            crates: &a.crates,
+            functions: &a.functions,
+            cutoff: None,
+            kept_by: &NO_PATHS,
+            crates_kept_by: &NO_PATHS,
+        }
+    }
+}
+
+/// The crates and functions that changed from `o` to `n`.
+fn growers_of(artifact: Subject, o: Lists, n: Lists) -> Growers {
+    let mut crates = diff_named(
+        &crate_map(o.crates),
+        &crate_map(n.crates),
+        Cutoffs::default(),
+    );
+    let mut functions = diff_named(
+        &function_map(o.functions),
+        &function_map(n.functions),
+        Cutoffs {
+            old: o.cutoff,
+            new: n.cutoff,
+        },
+    );
+    name_keepers(&mut crates, n.crates_kept_by);
+    name_keepers(&mut functions, n.kept_by);
+    Growers {
+        artifact,
+        crates,
+        functions,
+    }
 }
 
 /// Growers of every artifact both sides attributed.
@@ -143,26 +254,8 @@ pub fn growers(old: &[Attributed], new: &[Attributed]) -> Vec<Growers> {
     new.iter()
         .filter_map(|n| {
             let o = old.iter().find(|o| o.artifact == n.artifact)?;
-            let mut crates = diff_named(
-                &crate_map(&o.crates),
-                &crate_map(&n.crates),
-                Cutoffs::default(),
-            );
-            let mut functions = diff_named(
-                &function_map(&o.functions),
-                &function_map(&n.functions),
-                Cutoffs {
-                    old: cutoff(o),
-                    new: cutoff(n),
-                },
-            );
-            name_keepers(&mut crates, &n.crates_kept_by);
-            name_keepers(&mut functions, &n.kept_by);
-            Some(Growers {
-                artifact: n.artifact.clone(),
-                crates,
-                functions,
-            })
+            let artifact = Subject::Artifact(n.artifact.clone());
+            Some(growers_of(artifact, o.into(), n.into()))
         })
         .collect()
 }
@@ -253,9 +346,12 @@ fn indent(text: &str) -> String {
 #[derive(Debug)]
 pub struct Side {
     label: String,
-    /// artifact id → (bytes, gzip bytes, sections)
-    artifacts: BTreeMap<String, Sizes>,
+    /// (bytes, gzip bytes, sections) of each artifact, or of the file.
+    artifacts: BTreeMap<Subject, Sizes>,
+    /// A report's attribution.
     attribution: Vec<Attributed>,
+    /// A file's attribution, with every function.
+    file: Option<Attribution>,
 }
 
 impl Side {
@@ -265,9 +361,10 @@ impl Side {
             artifacts: r
                 .artifacts
                 .iter()
-                .map(|a| (a.id(), a.sizes.clone()))
+                .map(|a| (Subject::Artifact(a.id()), a.sizes.clone()))
                 .collect(),
             attribution: r.attribution,
+            file: None,
         }
     }
 
@@ -276,18 +373,14 @@ impl Side {
     pub fn from_wasm(label: &str, bytes: &[u8]) -> Result<Self> {
         let sizes = Sizes::of(bytes, true)
             .with_context(|| format!("{label} is not a valid wasm module"))?;
-        let attribution = attribute(bytes, label)?;
-        let attributed = Attributed::new(WASM_ID, attribution, usize::MAX);
         Ok(Self {
             label: label.to_owned(),
-            artifacts: BTreeMap::from([(WASM_ID.to_owned(), sizes)]),
-            attribution: vec![attributed],
+            artifacts: BTreeMap::from([(Subject::Wasm, sizes)]),
+            attribution: Vec::new(),
+            file: Some(attribute(bytes, label)?),
         })
     }
 }
-
-/// What a `.wasm` given to size-diff is called in its tables.
-const WASM_ID: &str = "wasm";
 
 /// The whole diff, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -295,13 +388,13 @@ pub struct Diff {
     pub old: String,
     pub new: String,
     pub totals: Vec<TotalChange>,
-    pub sections: BTreeMap<String, Vec<Change>>,
+    pub sections: BTreeMap<Subject, Vec<Change>>,
     pub growers: Vec<Growers>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct TotalChange {
-    pub artifact: String,
+    pub artifact: Subject,
     pub bytes: Change,
     pub gzip_bytes: Change,
 }
@@ -311,17 +404,18 @@ pub fn diff(old: &Side, new: &Side) -> Diff {
         old.artifacts.keys().collect::<Vec<_>>(),
         new.artifacts.keys().collect::<Vec<_>>(),
     );
-    let mut ids: Vec<&String> = old_ids.into_iter().chain(new_ids).collect();
+    let mut ids: Vec<&Subject> = old_ids.into_iter().chain(new_ids).collect();
     ids.sort();
     ids.dedup();
     let mut totals = Vec::new();
     let mut sections = BTreeMap::new();
     for id in ids {
         let (o, n) = (old.artifacts.get(id), new.artifacts.get(id));
+        let name = id.to_string();
         totals.push(TotalChange {
             artifact: id.clone(),
-            bytes: Change::new(id.clone(), o.map(|s| s.bytes), n.map(|s| s.bytes)),
-            gzip_bytes: Change::new(id.clone(), o.map(|s| s.gzip_bytes), n.map(|s| s.gzip_bytes)),
+            bytes: Change::new(name.clone(), o.map(|s| s.bytes), n.map(|s| s.bytes)),
+            gzip_bytes: Change::new(name, o.map(|s| s.gzip_bytes), n.map(|s| s.gzip_bytes)),
         });
         let secs = |s: Option<&Sizes>| s.and_then(|s| s.sections.clone()).unwrap_or_default();
         let changed = diff_named(&secs(o), &secs(n), Cutoffs::default());
@@ -329,12 +423,16 @@ pub fn diff(old: &Side, new: &Side) -> Diff {
             sections.insert(id.clone(), changed);
         }
     }
+    let mut grown = growers(&old.attribution, &new.attribution);
+    if let (Some(o), Some(n)) = (&old.file, &new.file) {
+        grown.push(growers_of(Subject::Wasm, o.into(), n.into()));
+    }
     Diff {
         old: old.label.clone(),
         new: new.label.clone(),
         totals,
         sections,
-        growers: growers(&old.attribution, &new.attribution),
+        growers: grown,
     }
 }
 
@@ -352,7 +450,7 @@ pub fn render(d: &Diff, top: usize) -> String {
     for c in &d.totals {
         let status = c.bytes.status();
         t.row([
-            c.artifact.clone(),
+            c.artifact.to_string(),
             c.bytes.old.map_or("-".into(), human_bytes),
             c.bytes.new.map_or("-".into(), human_bytes),
             if status.is_empty() {
@@ -367,7 +465,11 @@ pub fn render(d: &Diff, top: usize) -> String {
     }
     out.push_str(&t.render());
     for (id, changes) in &d.sections {
-        if d.growers.iter().all(|g| &g.artifact != id) && !id.ends_with("/opt") && id != WASM_ID {
+        let shipped_stage = match id {
+            Subject::Artifact(id) => id.stage == Stage::Opt,
+            Subject::Wasm => true,
+        };
+        if d.growers.iter().all(|g| g.artifact != *id) && !shipped_stage {
             continue; // sections of debug and raw builds would drown the shipped ones
         }
         out.push_str(&format!("\nsections of {id}:\n"));
@@ -482,7 +584,7 @@ mod tests {
         functions: &[(&str, &str, u64)],
     ) -> Attributed {
         Attributed {
-            artifact: artifact.into(),
+            artifact: ArtifactId::shipped(artifact),
             file: "x.wasm".into(),
             truncated: false,
             crates: crates

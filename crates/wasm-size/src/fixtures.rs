@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::artifact::{ArtifactId, Kind, Profile, Stage};
 use crate::history::{ArtifactPoint, Entry};
 
 /// A history line of `commit` with the demo's shipped sizes.
@@ -13,14 +14,14 @@ pub fn sizes(commit: &str, bytes: u64, gzip: u64) -> Entry {
         rustc: "rustc 1.95.0".into(),
         artifacts: BTreeMap::from([
             (
-                "wasm-demo/wasm/release/opt".to_owned(),
+                ArtifactId::shipped("wasm-demo"),
                 ArtifactPoint {
                     bytes,
                     gzip_bytes: gzip,
                 },
             ),
             (
-                "wasm-demo/wasm/release/raw".to_owned(),
+                ArtifactId::new("wasm-demo", Kind::Wasm, Profile::Release, Stage::Raw),
                 ArtifactPoint {
                     bytes: bytes * 3,
                     gzip_bytes: gzip * 2,

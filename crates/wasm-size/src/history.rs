@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::artifact::ArtifactId;
 use crate::report::Report;
 
 /// The history, in the reports dir.
@@ -23,7 +24,7 @@ pub struct Entry {
     pub rustc: String,
     /// Artifact id -> sizes; written by `size-report --record`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub artifacts: BTreeMap<String, ArtifactPoint>,
+    pub artifacts: BTreeMap<ArtifactId, ArtifactPoint>,
     /// Benchmark name (e.g. `wasm-demo/release/incremental`) -> median
     /// seconds; written by `bench-build`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -170,17 +171,37 @@ pub(crate) mod tests {
             (e.commit.as_str(), e.rustc.as_str()),
             ("abc1234", "rustc 1.95.0")
         );
+        let point = |id: &str| e.artifacts[&id.parse::<ArtifactId>().unwrap()];
         assert_eq!(
-            e.artifacts["wasm-demo/wasm/release/opt"],
+            point("wasm-demo/wasm/release/opt"),
             ArtifactPoint {
                 bytes: 100,
                 gzip_bytes: 50
             }
         );
-        assert_eq!(e.artifacts["cortex-core/rlib/debug/raw"].bytes, 900);
+        assert_eq!(point("cortex-core/rlib/debug/raw").bytes, 900);
         report.commit = None;
         let err = Entry::from_report(&report, String::new()).unwrap_err();
         assert!(err.to_string().contains("git checkout"), "{err}");
+    }
+
+    #[test]
+    fn the_committed_history_reads_back_to_the_same_bytes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../reports/history.jsonl");
+        let text = std::fs::read_to_string(path).unwrap();
+        let entries = parse(&text, "history.jsonl").unwrap();
+        assert!(entries.iter().any(|e| !e.artifacts.is_empty()));
+        assert!(to_jsonl(&entries).unwrap() == text, "history.jsonl changed");
+    }
+
+    #[test]
+    fn a_line_with_a_bad_artifact_id_is_named_with_the_id() {
+        let text = r#"{"commit":"abc1234","date":"d","rustc":"r","artifacts":{"wasm-demo/wasm/release/optt":{"bytes":1,"gzip_bytes":1}}}"#;
+        let err = format!("{:#}", parse(text, "h.jsonl").unwrap_err());
+        assert!(
+            err.contains("h.jsonl:1:") && err.contains("no stage `optt`"),
+            "{err}"
+        );
     }
 
     #[test]

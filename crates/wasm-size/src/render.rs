@@ -1,7 +1,7 @@
 //! The size report for people: the artifact and section tables of
 //! `size-report`, and `size.md`.
 
-use crate::artifact::{SHIPPED_SUFFIX, STABLE_STD_SUFFIX};
+use crate::artifact::ArtifactId;
 use crate::budgets::{Acceptance, Budgets, TRAILER};
 use crate::report::{Measured, Report};
 use crate::table::{human_bytes, human_delta, Table};
@@ -10,12 +10,13 @@ use crate::table::{human_bytes, human_delta, Table};
 /// has its `release-stable-std` twin in `report`; empty without one.
 pub fn std_savings(report: &Report) -> String {
     let mut out = String::new();
-    for stable in &report.artifacts {
-        let id = stable.id();
-        let Some(package) = id.strip_suffix(STABLE_STD_SUFFIX) else {
-            continue;
-        };
-        let Some(shipped) = report.artifact(&format!("{package}{SHIPPED_SUFFIX}")) else {
+    for stable in report
+        .artifacts
+        .iter()
+        .filter(|a| a.id().is_stable_std_twin())
+    {
+        let package = &stable.package;
+        let Some(shipped) = report.artifact(&ArtifactId::shipped(package)) else {
             continue;
         };
         let saved = |new: u64, old: u64| {
@@ -54,9 +55,9 @@ pub fn size_table(report: &Report, baseline: Option<&Report>, budgets: &Budgets)
             None if baseline.is_some() => "new".to_owned(),
             None => "-".to_owned(),
         };
-        let budget = budgets.max_for(a, &id).map_or("-".to_owned(), human_bytes);
+        let budget = budgets.max_for(&id).map_or("-".to_owned(), human_bytes);
         t.row([
-            id,
+            id.to_string(),
             human_bytes(a.sizes.bytes),
             human_bytes(a.sizes.gzip_bytes),
             human_bytes(a.sizes.brotli_bytes),

@@ -8,7 +8,7 @@ use std::fmt;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::artifact::{artifact_id, Kind, Profile, Stage};
+use crate::artifact::{ArtifactId, Kind, Profile, Stage};
 use crate::attribution::{Attribution, CrateSize, FunctionSize};
 use crate::wasm::Sizes;
 
@@ -25,8 +25,8 @@ pub struct Measured {
 }
 
 impl Measured {
-    pub fn id(&self) -> String {
-        artifact_id(&self.package, self.kind, self.profile, self.stage)
+    pub fn id(&self) -> ArtifactId {
+        ArtifactId::new(&self.package, self.kind, self.profile, self.stage)
     }
 }
 
@@ -56,7 +56,7 @@ pub const KEPT_FUNCTIONS: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attributed {
     /// The id of the artifact the figures describe.
-    pub artifact: String,
+    pub artifact: ArtifactId,
     /// The file they were read from (the shipped file has no names).
     pub file: String,
     /// Whether `functions` holds only the biggest ones.
@@ -76,7 +76,7 @@ pub struct Attributed {
 }
 
 impl Attributed {
-    pub fn new(artifact: &str, a: Attribution, keep: usize) -> Self {
+    pub fn new(artifact: ArtifactId, a: Attribution, keep: usize) -> Self {
         let mut by_name: BTreeMap<String, FunctionSize> = BTreeMap::new();
         for f in a.functions {
             by_name
@@ -89,7 +89,7 @@ impl Attributed {
         let truncated = functions.len() > keep;
         functions.truncate(keep);
         Self {
-            artifact: artifact.to_owned(),
+            artifact,
             file: a.file,
             truncated,
             crates: a.crates,
@@ -110,12 +110,12 @@ impl Report {
     }
 
     /// The artifact with id `id`, if measured.
-    pub fn artifact(&self, id: &str) -> Option<&Measured> {
-        self.artifacts.iter().find(|a| a.id() == id)
+    pub fn artifact(&self, id: &ArtifactId) -> Option<&Measured> {
+        self.artifacts.iter().find(|a| a.id() == *id)
     }
 
     /// `bytes` against this report's size of `id`, if it has that artifact.
-    pub fn delta(&self, id: &str, bytes: u64) -> Option<i64> {
+    pub fn delta(&self, id: &ArtifactId, bytes: u64) -> Option<i64> {
         Some(bytes as i64 - self.artifact(id)?.sizes.bytes as i64)
     }
 }
@@ -192,15 +192,17 @@ pub mod tests {
 
     /// An artifact `id` (`package/kind/profile/stage`) of `bytes`, `gzip`.
     pub fn measured(id: &str, bytes: u64, gzip: u64) -> Measured {
-        fn parse<T: serde::de::DeserializeOwned>(s: &str) -> T {
-            serde_json::from_value(serde_json::json!(s)).unwrap()
-        }
-        let parts: Vec<&str> = id.split('/').collect();
+        let ArtifactId {
+            package,
+            kind,
+            profile,
+            stage,
+        } = id.parse().unwrap();
         Measured {
-            package: parts[0].to_owned(),
-            kind: parse(parts[1]),
-            profile: parse(parts[2]),
-            stage: parse(parts[3]),
+            package,
+            kind,
+            profile,
+            stage,
             path: format!("{id}.bin"),
             sizes: Sizes {
                 bytes,
@@ -220,16 +222,29 @@ pub mod tests {
             "kind":"wasm","profile":"release","stage":"opt","path":"p","bytes":116997,
             "gzip_bytes":52183,"brotli_bytes":44975}]}"#;
         let report: Report = serde_json::from_str(old).unwrap();
-        assert_eq!(report.artifact(DEMO).unwrap().sizes.bytes, 116_997);
         assert_eq!(
-            report.delta("wasm-demo/wasm/release-stable-std/opt", 1),
-            None
+            report.artifact(&DEMO.parse().unwrap()).unwrap().sizes.bytes,
+            116_997
         );
+        let twin_id = "wasm-demo/wasm/release-stable-std/opt".parse().unwrap();
+        assert_eq!(report.delta(&twin_id, 1), None);
         let twin = measured("wasm-demo/wasm/release-stable-std/opt", 116_997, 52_183);
         assert_eq!(twin.profile, Profile::ReleaseStableStd);
         let json = serde_json::to_value(&twin).unwrap();
         assert_eq!(json["profile"], "release-stable-std");
         assert_eq!(serde_json::from_value::<Measured>(json).unwrap(), twin);
+    }
+
+    #[test]
+    fn the_committed_reports_read_back_to_the_same_bytes() {
+        for file in ["size-baseline.json", "size.json"] {
+            let path = format!("{}/../../reports/{file}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let report: Report = serde_json::from_str(&text).unwrap();
+            assert!(!report.artifacts.is_empty() && !report.attribution.is_empty());
+            let again = serde_json::to_string_pretty(&report).unwrap() + "\n";
+            assert!(again == text, "{file} does not read back to its bytes");
+        }
     }
 
     #[test]
@@ -247,7 +262,8 @@ pub mod tests {
             data: vec![],
             indices: vec![],
         };
-        let kept = Attributed::new(DEMO, a.clone(), 2);
+        let demo: ArtifactId = DEMO.parse().unwrap();
+        let kept = Attributed::new(demo.clone(), a.clone(), 2);
         let got: Vec<(&str, u64)> = kept
             .functions
             .iter()
@@ -255,6 +271,6 @@ pub mod tests {
             .collect();
         assert_eq!(got, [("a", 9), ("b", 7)]);
         assert!(kept.truncated);
-        assert!(!Attributed::new(DEMO, a, 3).truncated);
+        assert!(!Attributed::new(demo, a, 3).truncated);
     }
 }

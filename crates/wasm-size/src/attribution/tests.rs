@@ -218,12 +218,12 @@ fn names_differing_only_in_hash_and_llvm_suffix_are_one_function() {
     assert_eq!(demangle("x.llvm."), "x.llvm.");
     assert_eq!(demangle("a.llvm.b c"), "a.llvm.b c");
     let old = crate::report::Attributed::new(
-        "wasm",
+        crate::artifact::ArtifactId::shipped("app"),
         attribution_of(&["_ZN4core3fmt5write17h0123456789abcdefE", "dlmalloc.llvm.1"]),
         100,
     );
     let new = crate::report::Attributed::new(
-        "wasm",
+        crate::artifact::ArtifactId::shipped("app"),
         attribution_of(&["_ZN4core3fmt5write17hfedcba9876543210E", "dlmalloc.llvm.2"]),
         100,
     );

@@ -1,5 +1,6 @@
 use super::check::{check, selftest_result, Hover, Node, Rendered, View};
 use super::*;
+use crate::artifact::ArtifactId;
 use crate::attribution::{CrateSize, DataSize, FunctionSize};
 
 fn function(name: &str, krate: &str, bytes: u64) -> FunctionSize {
@@ -183,7 +184,7 @@ fn no_noise() -> Budgets {
 #[test]
 fn a_change_below_the_gates_noise_thresholds_is_coloured_unchanged() {
     let now = sample();
-    let mut base = Attributed::new("x/wasm/release/opt", now.clone(), 100);
+    let mut base = Attributed::new(ArtifactId::shipped("x"), now.clone(), 100);
     // regex 40 B bigger now than in the baseline, and one of its
     // functions 10 B bigger: noise under 64 B and 5%, not without them.
     base.crates
@@ -227,7 +228,7 @@ fn a_change_below_the_gates_noise_thresholds_is_coloured_unchanged() {
 /// compares `sample()` with; `truncated` as a committed report says.
 fn colour_baseline(truncated: bool) -> Attributed {
     Attributed {
-        artifact: "x/wasm/release/opt".into(),
+        artifact: ArtifactId::shipped("x"),
         file: "x.opt.names.wasm".into(),
         truncated,
         kept_by: Default::default(),

@@ -329,7 +329,7 @@ mod tests {
             date: "2020-01-01T00:00:00Z".into(),
             rustc: "rustc old".into(),
             artifacts: [(
-                "wasm-demo/wasm/release/opt".to_owned(),
+                wasm_size::artifact::ArtifactId::shipped("wasm-demo"),
                 wasm_size::history::ArtifactPoint {
                     bytes: 100,
                     gzip_bytes: 50,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use cargo_metadata::{Package, TargetKind};
 
 use crate::ops::env::workspace::Workspace;
-use wasm_size::artifact::{artifact_id, Kind, Profile, Stage};
+use wasm_size::artifact::{ArtifactId, Kind, Profile, Stage};
 
 pub const WASM_TARGET: &str = "wasm32-wasip1";
 
@@ -23,8 +23,8 @@ pub struct Artifact {
 
 impl Artifact {
     /// `package/kind/profile/stage`.
-    pub fn id(&self) -> String {
-        artifact_id(&self.package, self.kind, self.profile, self.stage)
+    pub fn id(&self) -> ArtifactId {
+        ArtifactId::new(&self.package, self.kind, self.profile, self.stage)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::ops::env::workspace::Workspace;
 use crate::ops::measure::measure;
 use crate::util::files::{content_hash, write_atomic};
 use crate::util::git;
-use wasm_size::artifact::{Kind, Profile, Stage};
+use wasm_size::artifact::{Kind, Profile};
 use wasm_size::attribution::attribute;
 use wasm_size::callgraph::{self, Mode};
 use wasm_size::report::{Attributed, Measured, Report, KEPT_FUNCTIONS};
@@ -62,7 +62,7 @@ fn measure_packages(
     let cache = artifacts::size_cache_dir(ws);
     let mut attribution = Vec::new();
     for a in &artifacts {
-        if (a.kind, a.profile, a.stage) == (Kind::Wasm, Profile::Release, Stage::Opt) {
+        if a.id().is_shipped() {
             attribution.extend(attribute_shipped(ws, a)?);
         }
     }
@@ -104,7 +104,7 @@ fn attribute_shipped(ws: &Workspace, shipped: &Artifact) -> Result<Option<Attrib
     let key_of = |identity: &[u8]| {
         content_hash(&[
             b"attributed v1",
-            id.as_bytes(),
+            id.to_string().as_bytes(),
             file.as_bytes(),
             identity,
             artifacts::program_identity().as_bytes(),
@@ -140,7 +140,7 @@ fn attribute_shipped(ws: &Workspace, shipped: &Artifact) -> Result<Option<Attrib
     let graph = callgraph::graph(&bytes, Mode::SeeThrough)
         .with_context(|| format!("cannot read the call graph of {}", names.display()))?;
     let named = Named::new(graph, &a);
-    let mut attributed = Attributed::new(&id, a, KEPT_FUNCTIONS);
+    let mut attributed = Attributed::new(id, a, KEPT_FUNCTIONS);
     let kept: Vec<&str> = attributed
         .functions
         .iter()

@@ -164,15 +164,15 @@ mod tests {
         let sh = Shell::new().unwrap();
         let mut got = acceptances_since(&sh, d, &base).unwrap();
         got.sort_by_key(|a| a.bytes);
-        let short: Vec<(&str, u64, &str)> = got
+        let short: Vec<(String, u64, &str)> = got
             .iter()
-            .map(|a| (a.target.as_str(), a.bytes, a.reason.as_str()))
+            .map(|a| (a.target.to_string(), a.bytes, a.reason.as_str()))
             .collect();
         assert_eq!(
             short,
             [
-                ("cortex-core", 300, "a"),
-                ("wasm-demo", 12 * 1024, "serde for the config")
+                ("cortex-core".to_owned(), 300, "a"),
+                ("wasm-demo".to_owned(), 12 * 1024, "serde for the config")
             ]
         );
         assert!(got.iter().all(|a| a.commit.len() >= 7));

@@ -13,7 +13,7 @@ use crate::ops::env::setup;
 use crate::ops::env::workspace::Workspace;
 use crate::ops::reports;
 use crate::util::files::{content_hash, write_atomic};
-use wasm_size::artifact::{artifact_id, Kind, Profile, Stage};
+use wasm_size::artifact::ArtifactId;
 use wasm_size::attribution::{attribute, Attribution};
 use wasm_size::budgets::Budgets;
 use wasm_size::callgraph::{self, Mode};
@@ -40,7 +40,7 @@ pub fn package_baseline(ws: &Workspace, package: &str) -> Result<Option<(String,
     let Some(report) = reports::load_baseline(&path)? else {
         return Ok(None);
     };
-    let id = artifact_id(package, Kind::Wasm, Profile::Release, Stage::Opt);
+    let id = ArtifactId::shipped(package);
     let note = format!(
         "baseline {} (commit {})",
         ws.relative(&path),
@@ -87,7 +87,7 @@ pub fn report_pages(
     let packages: Vec<&str> = report
         .attribution
         .iter()
-        .map(|a| a.artifact.split('/').next().unwrap_or(&a.artifact))
+        .map(|a| a.artifact.package.as_str())
         .collect();
     let mut written = Vec::new();
     for (a, name) in report.attribution.iter().zip(report_file_names(&packages)) {
@@ -111,7 +111,7 @@ pub fn report_pages(
             by_stat.map_or_else(|| bytes.clone().unwrap_or_default(), String::into_bytes);
         let key = content_hash(&[
             b"treemap v2",
-            a.artifact.as_bytes(),
+            a.artifact.to_string().as_bytes(),
             &identity,
             &serde_json::to_vec(&base)?,
             format!(
@@ -135,7 +135,12 @@ pub fn report_pages(
                 let attribution = attribute(&bytes, &a.file)?;
                 let named = Named::new(callgraph::graph(&bytes, Mode::SeeThrough)?, &attribution);
                 let retained = with_retained(&attribution, &named, &named.graph.dominators());
-                let mut t = of(&a.artifact, &attribution, base.as_ref(), budgets);
+                let mut t = of(
+                    &a.artifact.to_string(),
+                    &attribution,
+                    base.as_ref(),
+                    budgets,
+                );
                 set_retained(&mut t, &retained);
                 let html = page(&t).into_bytes();
                 if std::fs::create_dir_all(cached.parent().expect("in the cache dir")).is_ok() {
@@ -153,7 +158,7 @@ pub fn report_pages(
 /// The names file a report names, or `None` when it is not on this
 /// machine: a merged report names the files of the machines that measured
 /// each shard, and their treemaps are theirs.
-fn read_module(file: &Path, artifact: &str) -> Result<Option<Vec<u8>>> {
+fn read_module(file: &Path, artifact: &ArtifactId) -> Result<Option<Vec<u8>>> {
     match std::fs::read(file) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -244,7 +249,7 @@ mod tests {
     /// A baseline where the biggest crate was bigger, the second smaller
     /// and `tally` absent: all three colours, and a truncated function list.
     fn baseline_of(a: &Attribution) -> (String, Attributed) {
-        let mut base = Attributed::new("tiny/wasm/release/opt", a.clone(), 10);
+        let mut base = Attributed::new(ArtifactId::shipped("tiny"), a.clone(), 10);
         base.crates[0].bytes += 500;
         base.crates[1].bytes -= 100;
         base.crates.retain(|c| c.name != "tally");
