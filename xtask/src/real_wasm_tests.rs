@@ -258,7 +258,7 @@ impl Manual {
 }
 
 /// (name, crate, bytes) of every function, as the hand reader sees them.
-fn expected_functions(wasm: &[u8]) -> Vec<(String, String, u64)> {
+fn expected_functions(wasm: &[u8]) -> Vec<(String, CrateName, u64)> {
     let m = Manual::read(wasm);
     let imports = m.imported_functions();
     let names = m.names(1);
@@ -275,7 +275,7 @@ fn expected_functions(wasm: &[u8]) -> Vec<(String, String, u64)> {
                     let name = demangle(raw);
                     (name.clone(), crate_of(&name), bytes)
                 }
-                None => (format!("func[{index}]"), UNKNOWN.to_owned(), bytes),
+                None => (format!("func[{index}]"), CrateName::Unknown, bytes),
             }
         })
         .collect();
@@ -283,7 +283,7 @@ fn expected_functions(wasm: &[u8]) -> Vec<(String, String, u64)> {
     out
 }
 
-fn triples(a: &Attribution) -> Vec<(String, String, u64)> {
+fn triples(a: &Attribution) -> Vec<(String, CrateName, u64)> {
     let mut out: Vec<_> = a
         .functions
         .iter()
@@ -331,10 +331,13 @@ fn check_against_the_bytes(wasm: &[u8], file: &str) -> Attribution {
     for list in [
         a.functions
             .iter()
-            .map(|f| (f.bytes, &f.name))
+            .map(|f| (f.bytes, f.name.as_str()))
             .collect::<Vec<_>>(),
-        a.crates.iter().map(|c| (c.bytes, &c.name)).collect(),
-        a.data.iter().map(|d| (d.bytes, &d.name)).collect(),
+        a.crates
+            .iter()
+            .map(|c| (c.bytes, c.name.as_str()))
+            .collect(),
+        a.data.iter().map(|d| (d.bytes, d.name.as_str())).collect(),
     ] {
         assert!(
             list.windows(2)
@@ -363,12 +366,16 @@ fn attribution_of_a_real_build_matches_its_bytes() {
         "{:?}",
         triples(&a)
     );
-    assert_eq!(find(&a, "tiny_exported").krate, UNKNOWN);
+    assert_eq!(find(&a, "tiny_exported").krate, CrateName::Unknown);
     let crate_bytes = |name: &str| a.crates.iter().find(|c| c.name == name).map(|c| c.bytes);
     assert!(crate_bytes("tiny").unwrap() >= small.bytes + large.bytes);
     assert_eq!(crate_bytes("helper"), Some(mix.bytes));
     assert!(crate_bytes("std").is_some() && crate_bytes("core").is_some());
-    assert!(crate_bytes(DATA).is_some_and(|b| b > 0), "{:?}", a.crates);
+    assert!(
+        crate_bytes(CrateName::Data.as_str()).is_some_and(|b| b > 0),
+        "{:?}",
+        a.crates
+    );
     assert!(
         a.data.iter().any(|d| d.name.starts_with(".rodata")),
         "{:?}",
@@ -397,7 +404,7 @@ fn names_twin_has_the_shipped_code() {
     // Binaryen inlines the small helpers into `main`; what is left keeps
     // its crate.
     assert_eq!(find(&a, "tiny::main").krate, "tiny");
-    assert_eq!(find(&a, "tiny_exported").krate, UNKNOWN);
+    assert_eq!(find(&a, "tiny_exported").krate, CrateName::Unknown);
     assert!(a.functions.iter().any(|f| f.krate == "core"));
 }
 
@@ -409,7 +416,7 @@ fn stripped_file_falls_back_to_indices() {
     assert!(a
         .functions
         .iter()
-        .all(|f| f.name.starts_with("func[") && f.krate == UNKNOWN));
+        .all(|f| f.name.starts_with("func[") && f.krate == CrateName::Unknown));
     assert!(a.data.iter().all(|d| d.name.starts_with("data[")));
     let sizes = |a: &Attribution| {
         let mut s: Vec<u64> = a.functions.iter().map(|f| f.bytes).collect();

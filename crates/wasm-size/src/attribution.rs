@@ -9,7 +9,10 @@
 //! - a data segment's `bytes` is its contents, without its header (memory
 //!   index, offset expression, length).
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -20,12 +23,100 @@ use crate::scan;
 #[cfg(test)]
 mod tests;
 
-/// The crate of a function whose name says nothing about its crate: C code
-/// (wasi-libc's `dlmalloc`, `memcpy`), `#[no_mangle]` functions, linker
-/// stubs, and every function of a file without names.
-pub const UNKNOWN: &str = "[unknown]";
-/// The crate rollup's bucket for data segments.
-pub const DATA: &str = "[data]";
+/// Where bytes are counted in the rollup by crate: a crate, or one of the
+/// two buckets that are none. Written and read as the crate's name, or as
+/// `[unknown]` and `[data]`, in JSON too; compared, ordered and hashed as
+/// that text, so lists sorted by it keep their order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum CrateName {
+    Named(String),
+    /// The crate of a function whose name says nothing about its crate: C
+    /// code (wasi-libc's `dlmalloc`, `memcpy`), `#[no_mangle]` functions,
+    /// linker stubs, and every function of a file without names.
+    Unknown,
+    /// The bucket for data segments.
+    Data,
+}
+
+impl CrateName {
+    pub fn as_str(&self) -> &str {
+        match self {
+            CrateName::Named(name) => name,
+            CrateName::Unknown => "[unknown]",
+            CrateName::Data => "[data]",
+        }
+    }
+}
+
+impl From<String> for CrateName {
+    fn from(name: String) -> Self {
+        match name.as_str() {
+            "[unknown]" => CrateName::Unknown,
+            "[data]" => CrateName::Data,
+            _ => CrateName::Named(name),
+        }
+    }
+}
+
+impl From<&str> for CrateName {
+    fn from(name: &str) -> Self {
+        name.to_owned().into()
+    }
+}
+
+impl From<CrateName> for String {
+    fn from(name: CrateName) -> Self {
+        match name {
+            CrateName::Named(name) => name,
+            other => other.as_str().to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for CrateName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for CrateName {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for CrateName {}
+
+impl PartialEq<str> for CrateName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for CrateName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Ord for CrateName {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for CrateName {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Hash for CrateName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionSize {
@@ -33,14 +124,14 @@ pub struct FunctionSize {
     /// index) when the file does not name it.
     pub name: String,
     #[serde(rename = "crate")]
-    pub krate: String,
+    pub krate: CrateName,
     /// The body's bytes in the code section, without its size prefix.
     pub bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrateSize {
-    pub name: String,
+    pub name: CrateName,
     pub bytes: u64,
 }
 
@@ -127,7 +218,7 @@ impl Collector {
                 None => {
                     let f = FunctionSize {
                         name: format!("func[{index}]"),
-                        krate: UNKNOWN.to_owned(),
+                        krate: CrateName::Unknown,
                         bytes,
                     };
                     (index, f)
@@ -150,17 +241,19 @@ impl Collector {
             })
             .collect();
         data.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
-        let mut per_crate: BTreeMap<&str, u64> = BTreeMap::new();
+        let data_bucket = CrateName::Data;
+        let mut per_crate: BTreeMap<&CrateName, u64> = BTreeMap::new();
         for f in &functions {
             *per_crate.entry(&f.krate).or_default() += f.bytes;
         }
         if !data.is_empty() {
-            *per_crate.entry(DATA).or_default() += data.iter().map(|d| d.bytes).sum::<u64>();
+            *per_crate.entry(&data_bucket).or_default() +=
+                data.iter().map(|d| d.bytes).sum::<u64>();
         }
         let mut crates: Vec<CrateSize> = per_crate
             .into_iter()
             .map(|(name, bytes)| CrateSize {
-                name: name.to_owned(),
+                name: name.clone(),
                 bytes,
             })
             .collect();
@@ -312,30 +405,31 @@ fn strip_hash(name: &str) -> &str {
 ///   `func[i]`) is `[unknown]`: the name cannot tell C from Rust.
 ///
 /// `std`, `core` and `alloc` stay separate crates.
-pub fn crate_of(demangled: &str) -> String {
+pub fn crate_of(demangled: &str) -> CrateName {
+    let named = |krate: &str| CrateName::Named(krate.to_owned());
     let name = strip_hash(demangled.trim());
     if let Some(rest) = name.strip_prefix("core::ptr::drop_in_place") {
         let rest = rest.strip_prefix("::").unwrap_or(rest);
         if rest.starts_with('<') {
             let inner = matching_close(rest).map(|end| &rest[1..end]);
-            return inner
-                .and_then(|t| type_crate(t, 0))
-                .unwrap_or("core")
-                .to_owned();
+            return named(inner.and_then(|t| type_crate(t, 0)).unwrap_or("core"));
         }
     }
     if name.starts_with('<') {
-        return type_crate(name, 0).unwrap_or("core").to_owned();
+        return named(type_crate(name, 0).unwrap_or("core"));
     }
     if let Some(krate) = type_crate(name, 0) {
-        return if krate == "__rustc" { "std" } else { krate }.to_owned();
+        return named(if krate == "__rustc" { "std" } else { krate });
     }
     let shim = ["__rust_", "__rdl_", "__rg_"]
         .iter()
         .any(|p| name.starts_with(p))
         || name == "rust_begin_unwind"
         || name == "rust_panic";
-    if shim { "std" } else { UNKNOWN }.to_owned()
+    match shim {
+        true => named("std"),
+        false => CrateName::Unknown,
+    }
 }
 
 /// Real names nest a few levels; a name section can hold anything.
@@ -440,7 +534,7 @@ pub struct Monomorphisations {
     /// The crate defining the generic function (`core` for all drop glue),
     /// not those of the types it is instantiated with.
     #[serde(rename = "crate")]
-    pub krate: String,
+    pub krate: CrateName,
     pub instances: usize,
     pub bytes: u64,
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::attribution::{monomorphisations, Attribution, DATA};
+use crate::attribution::{monomorphisations, Attribution, CrateName};
 use crate::callgraph::{Dominators, TableStats};
 use crate::retained::{Garbage, Named, WhyPath};
 use crate::table::{and_more, human_bytes, percent, truncate, Table};
@@ -30,7 +30,7 @@ pub fn functions_table(a: &Attribution, code: u64, rows: usize) -> String {
             vec![
                 human_bytes(f.bytes),
                 percent(f.bytes, code),
-                truncate(&f.krate, 24),
+                truncate(f.krate.as_str(), 24),
                 f.name.clone(),
             ]
         })
@@ -72,9 +72,9 @@ pub fn crates_table(a: &Attribution, rows: usize) -> String {
     let total: u64 = a.crates.iter().map(|c| c.bytes).sum();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for f in &a.functions {
-        *counts.entry(&f.krate).or_default() += 1;
+        *counts.entry(f.krate.as_str()).or_default() += 1;
     }
-    counts.insert(DATA, a.data.len());
+    counts.insert(CrateName::Data.as_str(), a.data.len());
     let shown = &a.crates[..rows.min(a.crates.len())];
     let body = shown
         .iter()
@@ -87,7 +87,7 @@ pub fn crates_table(a: &Attribution, rows: usize) -> String {
                     .copied()
                     .unwrap_or(0)
                     .to_string(),
-                c.name.clone(),
+                c.name.to_string(),
             ]
         })
         .collect();
@@ -114,7 +114,7 @@ pub fn monos_table(a: &Attribution, code: u64, rows: usize) -> String {
                 human_bytes(m.bytes),
                 percent(m.bytes, code),
                 m.instances.to_string(),
-                truncate(&m.krate, 24),
+                truncate(m.krate.as_str(), 24),
                 m.name.clone(),
             ]
         })
@@ -140,14 +140,14 @@ pub fn monos_table(a: &Attribution, code: u64, rows: usize) -> String {
 pub fn retained_crates_table(a: &Attribution, named: &Named, rows: usize) -> String {
     let total: u64 = named.graph.bytes.iter().sum();
     let per_crate = named.crate_retained();
-    let mut crates: Vec<(&String, u64, u64)> = a
+    let mut crates: Vec<(&CrateName, u64, u64)> = a
         .crates
         .iter()
         .map(|c| {
             (
                 &c.name,
                 c.bytes,
-                per_crate.get(&c.name).copied().unwrap_or(0),
+                per_crate.get(c.name.as_str()).copied().unwrap_or(0),
             )
         })
         .collect();
@@ -160,7 +160,7 @@ pub fn retained_crates_table(a: &Attribution, named: &Named, rows: usize) -> Str
                 human_bytes(*bytes),
                 human_bytes(*retained),
                 percent(*retained, total),
-                (*name).clone(),
+                name.to_string(),
             ]
         })
         .collect();
@@ -194,7 +194,7 @@ pub fn retained_functions_table(named: &Named, d: &Dominators, rows: usize) -> S
                 human_bytes(g.bytes[n as usize]),
                 human_bytes(d.retained[n as usize]),
                 percent(d.retained[n as usize], total),
-                truncate(&named.crates[n as usize], 24),
+                truncate(named.crates[n as usize].as_str(), 24),
                 named.names[n as usize].clone(),
             ]
         })
@@ -223,7 +223,13 @@ pub fn garbage_table(found: &[Garbage], rows: usize) -> String {
     let shown = &found[..rows.min(found.len())];
     let body = shown
         .iter()
-        .map(|g| vec![human_bytes(g.bytes), truncate(&g.krate, 24), g.name.clone()])
+        .map(|g| {
+            vec![
+                human_bytes(g.bytes),
+                truncate(g.krate.as_str(), 24),
+                g.name.clone(),
+            ]
+        })
         .collect();
     let mut out = render_fitted(strings(["bytes", "crate", "unreached"]), body);
     let rest = &found[shown.len()..];
@@ -305,7 +311,7 @@ mod tests {
                     bytes: 1024,
                 },
                 CrateSize {
-                    name: DATA.into(),
+                    name: CrateName::Data,
                     bytes: 100,
                 },
             ],

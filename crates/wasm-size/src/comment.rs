@@ -310,7 +310,7 @@ mod tests {
             .unwrap();
         for i in 0..5_000 {
             at.crates.push(CrateSize {
-                name: format!("generated_crate_with_a_long_name_{i}"),
+                name: format!("generated_crate_with_a_long_name_{i}").into(),
                 bytes: 10 + i,
             });
         }

@@ -172,7 +172,10 @@ pub struct Growers {
 }
 
 fn crate_map(crates: &[CrateSize]) -> BTreeMap<String, u64> {
-    crates.iter().map(|c| (c.name.clone(), c.bytes)).collect()
+    crates
+        .iter()
+        .map(|c| (c.name.to_string(), c.bytes))
+        .collect()
 }
 
 /// Functions by identity: names go through [`demangle`] again, so a
@@ -590,7 +593,7 @@ mod tests {
             crates: crates
                 .iter()
                 .map(|(n, b)| CrateSize {
-                    name: n.to_string(),
+                    name: (*n).into(),
                     bytes: *b,
                 })
                 .collect(),
@@ -598,7 +601,7 @@ mod tests {
                 .iter()
                 .map(|(n, c, b)| FunctionSize {
                     name: n.to_string(),
-                    krate: c.to_string(),
+                    krate: (*c).into(),
                     bytes: *b,
                 })
                 .collect(),

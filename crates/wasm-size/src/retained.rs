@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::attribution::{Attribution, CrateSize, DataSize, FunctionSize, DATA, UNKNOWN};
+use crate::attribution::{Attribution, CrateName, CrateSize, DataSize, FunctionSize};
 use crate::callgraph::{path_to, Dominators, Graph, Node, SUPER_ROOT, UNREACHED};
 
 /// What the table node is called.
@@ -20,7 +20,7 @@ pub struct Named {
     /// Per node: its name (demangled), and its crate (`[data]` for data,
     /// imports and the table `[unknown]`).
     pub names: Vec<String>,
-    pub crates: Vec<String>,
+    pub crates: Vec<CrateName>,
 }
 
 impl Named {
@@ -33,16 +33,16 @@ impl Named {
         for id in 0..graph.len() as u32 {
             let (name, krate) = match graph.node(id) {
                 Node::Function(i) if i < graph.imports => {
-                    (graph.import_names[i as usize].clone(), UNKNOWN.to_owned())
+                    (graph.import_names[i as usize].clone(), CrateName::Unknown)
                 }
                 Node::Function(i) => match by_index.get(&i) {
                     Some(f) => (f.name.clone(), f.krate.clone()),
-                    None => (format!("func[{i}]"), UNKNOWN.to_owned()),
+                    None => (format!("func[{i}]"), CrateName::Unknown),
                 },
                 Node::Data { segment, offset } => {
-                    (graph.data_name(segment, offset), DATA.to_owned())
+                    (graph.data_name(segment, offset), CrateName::Data)
                 }
-                Node::Table => (TABLE.to_owned(), UNKNOWN.to_owned()),
+                Node::Table => (TABLE.to_owned(), CrateName::Unknown),
             };
             names.push(name);
             crates.push(krate);
@@ -125,7 +125,7 @@ pub fn with_retained(a: &Attribution, named: &Named, d: &Dominators) -> Retained
         .iter()
         .map(|c| CrateRetained {
             krate: c.clone(),
-            retained_bytes: per_crate.get(&c.name).copied().unwrap_or(0),
+            retained_bytes: per_crate.get(c.name.as_str()).copied().unwrap_or(0),
         })
         .collect();
     RetainedAttribution {
@@ -172,7 +172,7 @@ pub fn why(named: &Named, pattern: &str, limit: usize) -> Vec<WhyPath> {
             matches(
                 &pattern,
                 &named.names[n as usize],
-                &named.crates[n as usize],
+                named.crates[n as usize].as_str(),
             )
         })
         .map(|n| {
@@ -223,7 +223,7 @@ pub fn closest(named: &Named, pattern: &str, count: usize) -> Vec<String> {
     let pattern: Vec<char> = pattern.to_lowercase().chars().take(64).collect();
     let mut candidates: Vec<&str> = Vec::new();
     for n in 0..named.graph.functions as usize {
-        candidates.push(&named.crates[n]);
+        candidates.push(named.crates[n].as_str());
         let name = &named.names[n];
         let last = name.rsplit("::").next().unwrap_or(name);
         candidates.push(last);
@@ -265,7 +265,7 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
 pub struct Garbage {
     pub name: String,
     #[serde(rename = "crate")]
-    pub krate: String,
+    pub krate: CrateName,
     pub bytes: u64,
 }
 

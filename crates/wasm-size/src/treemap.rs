@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::attribution::{Attribution, DATA};
+use crate::attribution::{Attribution, CrateName};
 use crate::budgets::Budgets;
 use crate::report::Attributed;
 use crate::retained::RetainedAttribution;
@@ -69,7 +69,7 @@ pub struct Treemap {
 /// One crate: its rectangle in the whole-module view and its items.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Block {
-    pub name: String,
+    pub name: CrateName,
     pub bytes: u64,
     /// What the module would lose without it, when an analysis gives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,7 +156,8 @@ pub fn set_retained(t: &mut Treemap, r: &RetainedAttribution) {
 
 /// The treemap of `a`, coloured against `baseline` if given.
 pub fn model(title: &str, a: &Attribution, baseline: Option<Baseline<'_>>) -> Treemap {
-    let mut per_crate: BTreeMap<&str, BTreeMap<&str, (u64, usize)>> = BTreeMap::new();
+    let data = CrateName::Data;
+    let mut per_crate: BTreeMap<&CrateName, BTreeMap<&str, (u64, usize)>> = BTreeMap::new();
     for f in &a.functions {
         let e = per_crate
             .entry(&f.krate)
@@ -168,7 +169,7 @@ pub fn model(title: &str, a: &Attribution, baseline: Option<Baseline<'_>>) -> Tr
     }
     for d in &a.data {
         let e = per_crate
-            .entry(DATA)
+            .entry(&data)
             .or_default()
             .entry(&d.name)
             .or_default();
@@ -182,10 +183,7 @@ pub fn model(title: &str, a: &Attribution, baseline: Option<Baseline<'_>>) -> Tr
         .crates
         .iter()
         .map(|c| {
-            let items = items(
-                &c.name,
-                per_crate.remove(c.name.as_str()).unwrap_or_default(),
-            );
+            let items = items(&c.name, per_crate.remove(&c.name).unwrap_or_default());
             let mut block = Block {
                 name: c.name.clone(),
                 bytes: c.bytes,
@@ -215,7 +213,7 @@ pub fn model(title: &str, a: &Attribution, baseline: Option<Baseline<'_>>) -> Tr
 
 /// A crate's items, biggest first, from (bytes, count) by name; past
 /// `MAX_ITEMS`, the smallest as one "… N smaller" item.
-fn items(krate: &str, named: BTreeMap<&str, (u64, usize)>) -> Vec<Item> {
+fn items(krate: &CrateName, named: BTreeMap<&str, (u64, usize)>) -> Vec<Item> {
     let item = |name: String, bytes: u64, count: usize, rest: bool| Item {
         name,
         bytes,
@@ -234,7 +232,7 @@ fn items(krate: &str, named: BTreeMap<&str, (u64, usize)>) -> Vec<Item> {
     items.sort_by(|x, y| y.bytes.cmp(&x.bytes).then_with(|| x.name.cmp(&y.name)));
     if items.len() > MAX_ITEMS {
         let rest = items.split_off(MAX_ITEMS - 1);
-        let noun = match krate == DATA {
+        let noun = match *krate == CrateName::Data {
             true => "data segments",
             false => "functions",
         };
@@ -288,7 +286,7 @@ impl<'a> Compare<'a> {
         for item in &mut block.items {
             item.change = Some(if base.is_none() {
                 Change::New
-            } else if block.name == DATA || item.rest {
+            } else if block.name == CrateName::Data || item.rest {
                 // The baseline keeps no segments, and the rest is a mix.
                 Change::Unlisted
             } else if let Some(&b) = self.functions.get(item.name.as_str()) {

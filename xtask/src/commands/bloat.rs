@@ -16,7 +16,7 @@ use crate::ops::measure::bloat::{release_build, write_treemap, Subject};
 use crate::ops::reports;
 use crate::util::files::check_output;
 use wasm_size::analyse::{analyse, Analysed};
-use wasm_size::attribution::{Attribution, UNKNOWN};
+use wasm_size::attribution::{Attribution, CrateName};
 use wasm_size::bloat_text::{
     crates_table, data_table, functions_table, garbage_table, monos_table, retained_crates_table,
     retained_functions_table, table_note, why_text,
@@ -173,8 +173,9 @@ fn warn_stripped(path: &std::path::Path) {
     };
     eprintln!(
         "warning: {} is stripped (no function names): functions are shown as func[i] \
-         in {UNKNOWN}; {fix}",
-        path.display()
+         in {}; {fix}",
+        path.display(),
+        CrateName::Unknown
     );
 }
 

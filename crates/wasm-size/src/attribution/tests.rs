@@ -138,7 +138,7 @@ fn crate_of_symbols_without_a_path() {
     ] {
         let krate = crate_of(name);
         assert!(
-            krate == UNKNOWN || (name.starts_with('<') && krate == "core"),
+            krate == CrateName::Unknown || (name.starts_with('<') && krate == "core"),
             "{name}: {krate}"
         );
     }
@@ -158,7 +158,7 @@ fn crate_of_and_grouping_survive_pathological_names() {
         format!("{}::f", "a<b>".repeat(50_000)),
     ] {
         let krate = crate_of(&name);
-        assert!(!krate.is_empty());
+        assert!(!krate.as_str().is_empty());
         let _ = without_generic_args(&name);
         let _ = demangle(&name);
     }
@@ -237,10 +237,10 @@ fn attribution_of(raw: &[&str]) -> Attribution {
         .iter()
         .map(|r| {
             let name = demangle(r);
-            function(&name, &crate_of(&name), 10)
+            function(&name, crate_of(&name).as_str(), 10)
         })
         .collect();
-    let mut crates: BTreeMap<String, u64> = BTreeMap::new();
+    let mut crates: BTreeMap<CrateName, u64> = BTreeMap::new();
     for f in &functions {
         *crates.entry(f.krate.clone()).or_default() += f.bytes;
     }
@@ -305,7 +305,7 @@ fn generic_arguments_are_left_out_of_group_names() {
 fn function(name: &str, krate: &str, bytes: u64) -> FunctionSize {
     FunctionSize {
         name: name.to_owned(),
-        krate: krate.to_owned(),
+        krate: krate.into(),
         bytes,
     }
 }
@@ -343,4 +343,24 @@ fn not_wasm_is_an_error_naming_the_file() {
     );
     let empty = attribute(b"\0asm\x01\0\0\0", "empty.wasm").unwrap();
     assert!(!empty.named && empty.functions.is_empty() && empty.crates.is_empty());
+}
+
+#[test]
+fn the_buckets_are_variants_written_and_ordered_as_their_names() {
+    for (name, text) in [
+        (CrateName::Data, "[data]"),
+        (CrateName::Unknown, "[unknown]"),
+        (CrateName::Named("std".into()), "std"),
+    ] {
+        assert_eq!(serde_json::to_value(&name).unwrap(), text);
+        let back: CrateName = serde_json::from_value(text.into()).unwrap();
+        assert_eq!(back, name);
+        assert_eq!(std::mem::discriminant(&back), std::mem::discriminant(&name));
+    }
+    let mut names: Vec<CrateName> = ["std", "[unknown]", "Zed", "_x", "[data]"]
+        .map(CrateName::from)
+        .into();
+    names.sort();
+    let texts: Vec<&str> = names.iter().map(CrateName::as_str).collect();
+    assert_eq!(texts, ["Zed", "[data]", "[unknown]", "_x", "std"]);
 }

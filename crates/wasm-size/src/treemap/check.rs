@@ -129,7 +129,7 @@ fn expected(t: &Treemap, zoomed: Option<usize>) -> Vec<(String, Expected<'_>)> {
                     out.push((
                         format!("c{i}"),
                         Expected {
-                            name: &c.name,
+                            name: c.name.as_str(),
                             kind: "crate",
                             rect,
                             bytes: c.bytes,
@@ -300,9 +300,9 @@ fn check_hovers(t: &Treemap, hovers: &[Hover], problems: &mut Vec<String>) {
             .next()
             .and_then(|i| t.crates.get(i.parse::<usize>().ok()?));
         let (name, bytes, retained) = match (c, ids.next()) {
-            (Some(c), None) => (&c.name, c.bytes, c.retained),
+            (Some(c), None) => (c.name.as_str(), c.bytes, c.retained),
             (Some(c), Some(j)) => match j.parse::<usize>().ok().and_then(|j| c.items.get(j)) {
-                Some(it) => (&it.name, it.bytes, it.retained),
+                Some(it) => (it.name.as_str(), it.bytes, it.retained),
                 None => {
                     problems.push(format!("hovered over {}, which the model has not", h.id));
                     continue;
@@ -313,7 +313,7 @@ fn check_hovers(t: &Treemap, hovers: &[Hover], problems: &mut Vec<String>) {
                 continue;
             }
         };
-        if !h.text.contains(name.as_str()) || !h.text.contains(&human_bytes(bytes)) {
+        if !h.text.contains(name) || !h.text.contains(&human_bytes(bytes)) {
             problems.push(format!(
                 "hovering over {name:?} shows {:?}, not its name and {}",
                 h.text,

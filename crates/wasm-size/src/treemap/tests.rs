@@ -1,7 +1,7 @@
 use super::check::{check, selftest_result, Hover, Node, Rendered, View};
 use super::*;
 use crate::artifact::ArtifactId;
-use crate::attribution::{CrateSize, DataSize, FunctionSize};
+use crate::attribution::{CrateName, CrateSize, DataSize, FunctionSize};
 
 fn function(name: &str, krate: &str, bytes: u64) -> FunctionSize {
     FunctionSize {
@@ -13,12 +13,12 @@ fn function(name: &str, krate: &str, bytes: u64) -> FunctionSize {
 
 /// Crates from the functions and segments, as `attribute` rolls them up.
 fn attribution(functions: Vec<FunctionSize>, data: Vec<DataSize>) -> Attribution {
-    let mut per: BTreeMap<String, u64> = BTreeMap::new();
+    let mut per: BTreeMap<CrateName, u64> = BTreeMap::new();
     for f in &functions {
         *per.entry(f.krate.clone()).or_default() += f.bytes;
     }
     if !data.is_empty() {
-        *per.entry(DATA.into()).or_default() += data.iter().map(|d| d.bytes).sum::<u64>();
+        *per.entry(CrateName::Data).or_default() += data.iter().map(|d| d.bytes).sum::<u64>();
     }
     let mut crates: Vec<CrateSize> = per
         .into_iter()
@@ -71,7 +71,7 @@ fn sample() -> Attribution {
 fn model_has_each_crate_with_its_functions_by_name_largest_first() {
     let t = model("t.wasm", &sample(), None);
     let names: Vec<&str> = t.crates.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["regex", DATA, "app", "alloc"]);
+    assert_eq!(names, ["regex", "[data]", "app", "alloc"]);
     assert_eq!(t.total, 9000 + 3000 + 700 + 500 + 2100 + 4000 + 3 + 5000);
     let alloc = &t.crates[3];
     assert_eq!(alloc.items[0].name, "alloc::fmt::format");
@@ -243,7 +243,7 @@ fn colour_baseline(truncated: bool) -> Attributed {
                 bytes: 4000,
             },
             CrateSize {
-                name: DATA.into(),
+                name: CrateName::Data,
                 bytes: 5000,
             },
         ],
@@ -283,7 +283,7 @@ fn colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say() {
     assert_eq!(get("regex").change, Some(Change::Grown));
     assert_eq!(get("regex").base, Some(11_000));
     assert_eq!(get("alloc").change, Some(Change::Shrunk));
-    assert_eq!(get(DATA).change, Some(Change::Same));
+    assert_eq!(get(CrateName::Data.as_str()).change, Some(Change::Same));
     assert_eq!(get("app").change, Some(Change::New));
     let item = |c: &str, f: &str| {
         get(c)
@@ -298,7 +298,11 @@ fn colours_say_grown_shrunk_new_and_what_the_baseline_cannot_say() {
     assert_eq!(item("regex", "regex::exec"), Change::Same);
     assert_eq!(item("alloc", "alloc::fmt::format"), Change::Shrunk);
     assert_eq!(item("app", "app::main"), Change::New, "in a new crate");
-    assert_eq!(item(DATA, ".rodata"), Change::Unlisted, "no segments kept");
+    assert_eq!(
+        item(CrateName::Data.as_str(), ".rodata"),
+        Change::Unlisted,
+        "no segments kept"
+    );
     // Truncated at 1500 B: a missing function now bigger grew past it, one
     // smaller says nothing; a complete list says new.
     let mut now = now;
@@ -401,7 +405,7 @@ fn faithful(t: &Treemap, scale: f64) -> Rendered {
     let mut hovers = Vec::new();
     for (i, c) in t.crates.iter().enumerate() {
         let Some(r) = c.rect else { continue };
-        whole.push(node(format!("c{i}"), "crate", &c.name, r));
+        whole.push(node(format!("c{i}"), "crate", c.name.as_str(), r));
         hovers.push(Hover {
             id: format!("c{i}"),
             text: format!("{}in …{}", c.name, crate::table::human_bytes(c.bytes)),
@@ -415,7 +419,7 @@ fn faithful(t: &Treemap, scale: f64) -> Rendered {
                 zoomed.push(node(format!("c{i}.{j}"), "item", &it.name, r));
             }
         }
-        views.push(view(Some(c.name.clone()), zoomed));
+        views.push(view(Some(c.name.to_string()), zoomed));
     }
     views.insert(0, view(None, whole));
     Rendered {

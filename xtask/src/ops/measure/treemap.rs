@@ -382,12 +382,12 @@ mod tests {
                 sum += bytes;
                 functions.push(FunctionSize {
                     name: format!("<crate{c}::Type{f}<T> as core::fmt::Debug>::fmt"),
-                    krate: format!("crate{c}"),
+                    krate: format!("crate{c}").into(),
                     bytes,
                 });
             }
             crates.push(CrateSize {
-                name: format!("crate{c}"),
+                name: format!("crate{c}").into(),
                 bytes: sum,
             });
         }
