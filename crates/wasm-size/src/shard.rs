@@ -20,28 +20,10 @@ pub use crate::report::Shard;
 /// not cover every shard exactly once (a lost CI job would otherwise gate
 /// nothing for its packages).
 pub fn merge(reports: &[(String, Report)]) -> Result<Report> {
-    let Some((first_name, first)) = reports.first() else {
+    let Some((_, first)) = reports.first() else {
         bail!("--merge needs at least one size.json; give every shard's report");
     };
-    for (name, r) in &reports[1..] {
-        if r.rustc != first.rustc {
-            bail!(
-                "--merge: {first_name} was measured with `{}` but {name} with `{}`; measure \
-                 every shard with one toolchain",
-                first.rustc,
-                r.rustc
-            );
-        }
-        if r.commit != first.commit {
-            let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "unknown".into());
-            bail!(
-                "--merge: {first_name} is of commit {} but {name} of commit {}; merge the \
-                 shards of one commit",
-                show(&first.commit),
-                show(&r.commit)
-            );
-        }
-    }
+    check_one_measurement(reports)?;
     check_shards(reports)?;
 
     let mut merged = Report {
@@ -93,6 +75,33 @@ pub fn merge(reports: &[(String, Report)]) -> Result<Report> {
     }
     merged.sort();
     Ok(merged)
+}
+
+/// All reports of one toolchain and one commit.
+fn check_one_measurement(reports: &[(String, Report)]) -> Result<()> {
+    let Some((first_name, first)) = reports.first() else {
+        return Ok(());
+    };
+    for (name, r) in &reports[1..] {
+        if r.rustc != first.rustc {
+            bail!(
+                "--merge: {first_name} was measured with `{}` but {name} with `{}`; measure \
+                 every shard with one toolchain",
+                first.rustc,
+                r.rustc
+            );
+        }
+        if r.commit != first.commit {
+            let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "unknown".into());
+            bail!(
+                "--merge: {first_name} is of commit {} but {name} of commit {}; merge the \
+                 shards of one commit",
+                show(&first.commit),
+                show(&r.commit)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Each shard report holds exactly the packages its shard measures in a
