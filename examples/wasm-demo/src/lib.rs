@@ -2,9 +2,11 @@
 //! a graph built from them, traversals, and checksums, over any
 //! [`EventStore`] and [`GraphStore`]. The `wasm-demo` binary runs it on the
 //! target's default stores; `cargo xtask bench-runtime` times it natively
-//! and as wasm on the memory stores.
+//! and as wasm on the memory stores; `web-demo` runs it in a browser, on
+//! the browser's timer ([`run_on`] with its own [`Host`]).
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use cortex_core::{Edge, EventStore, ExpectedVersion, GraphStore, NewEvent, Node, Properties};
@@ -77,8 +79,112 @@ impl From<&str> for DemoError {
 
 pub type DemoResult<T = ()> = Result<T, DemoError>;
 
-/// Runs the workload on `events` and `graph`, which must start empty.
-pub async fn run(events: &impl EventStore, graph: &impl GraphStore) -> DemoResult<Summary> {
+/// What the workload needs from where it runs, besides the stores: a
+/// timer, and an ear for the end of each [`Part`]. [`Tokio`] natively and
+/// on WASI. A browser has no clock std or tokio can read (tokio's timer
+/// would panic there), so `web-demo` brings its own on `setTimeout`, and
+/// its page times each part with `performance.now()`.
+pub trait Host {
+    /// What [`Host::timeout`] gives when time runs out.
+    type Elapsed;
+
+    /// Waits for `duration`.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
+
+    /// `future`'s output, or [`Host::Elapsed`] if it is not ready within
+    /// `duration`.
+    fn timeout<F: Future>(
+        &self,
+        duration: Duration,
+        future: F,
+    ) -> impl Future<Output = Result<F::Output, Self::Elapsed>>;
+
+    /// Called as each part of the workload ends, in [`Part::ALL`]'s order.
+    fn part_done(&self, _part: Part) {}
+}
+
+/// tokio's timer: the binary's host and the runtime benchmark's. It needs a
+/// tokio runtime with its time driver enabled. Its futures are tokio's own,
+/// not wrapped in one of ours: the shipped `.wasm` is byte for byte what it
+/// was before there was a `Host`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tokio;
+
+impl Host for Tokio {
+    type Elapsed = tokio::time::error::Elapsed;
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
+        tokio::time::sleep(duration)
+    }
+
+    fn timeout<F: Future>(
+        &self,
+        duration: Duration,
+        future: F,
+    ) -> impl Future<Output = Result<F::Output, Self::Elapsed>> {
+        tokio::time::timeout(duration, future)
+    }
+}
+
+/// The parts of the workload, in the order it runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Appending the events, in batches over the streams.
+    Append,
+    /// Receiving every append from the subscription.
+    Subscription,
+    /// Reading the log back in pages, and each stream.
+    ReadBack,
+    /// Building the graph from the events.
+    Graph,
+    /// Breadth-first search and shortest paths.
+    Traversals,
+    /// A short sleep, then removing a node and counting again.
+    Removal,
+}
+
+impl Part {
+    /// Every part, in the order the workload runs them.
+    pub const ALL: [Part; 6] = [
+        Part::Append,
+        Part::Subscription,
+        Part::ReadBack,
+        Part::Graph,
+        Part::Traversals,
+        Part::Removal,
+    ];
+
+    /// A short name for people: `"read back"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Append => "append",
+            Part::Subscription => "subscription",
+            Part::ReadBack => "read back",
+            Part::Graph => "graph",
+            Part::Traversals => "traversals",
+            Part::Removal => "removal",
+        }
+    }
+}
+
+/// Runs the workload on `events` and `graph`, which must start empty, with
+/// tokio's timer (see [`run_on`]).
+pub fn run<'a>(
+    events: &'a impl EventStore,
+    graph: &'a impl GraphStore,
+) -> impl Future<Output = DemoResult<Summary>> + 'a {
+    run_on(Tokio, events, graph)
+}
+
+/// Runs the workload on `events` and `graph`, which must start empty, with
+/// `host`'s timer, telling it as each part ends. `host` is taken by value
+/// (a host with state implements [`Host`] on a reference): [`Tokio`] is
+/// zero-sized, so `run`'s future holds nothing more than before.
+pub async fn run_on(
+    host: impl Host,
+    events: &impl EventStore,
+    graph: &impl GraphStore,
+) -> DemoResult<Summary> {
     let mut subscription = events.subscribe();
 
     // Events: batches of 1 to 4 over the streams, with optimistic versions.
@@ -104,11 +210,13 @@ pub async fn run(events: &impl EventStore, graph: &impl GraphStore) -> DemoResul
         appended += size;
         batches += 1;
     }
+    host.part_done(Part::Append);
 
     // The subscriber saw every append, in log order.
     let mut received = 0;
     while received < EVENTS {
-        let event = tokio::time::timeout(Duration::from_secs(5), subscription.recv())
+        let event = host
+            .timeout(Duration::from_secs(5), subscription.recv())
             .await
             .map_err(|_| "subscription stalled")??;
         if event.position != received {
@@ -118,6 +226,7 @@ pub async fn run(events: &impl EventStore, graph: &impl GraphStore) -> DemoResul
         }
         received += 1;
     }
+    host.part_done(Part::Subscription);
 
     // Read everything back, in pages, and by stream.
     let mut log_sum = Checksum::new();
@@ -142,6 +251,7 @@ pub async fn run(events: &impl EventStore, graph: &impl GraphStore) -> DemoResul
     for s in 0..STREAMS {
         per_stream += events.read_stream(&user(s), 0, usize::MAX)?.len() as u64;
     }
+    host.part_done(Part::ReadBack);
 
     // A graph from the events: users view items, items relate, users follow.
     let node = |id: String, label: &str| Node {
@@ -180,6 +290,7 @@ pub async fn run(events: &impl EventStore, graph: &impl GraphStore) -> DemoResul
         }
     }
     let (nodes, edges) = count_graph(graph)?;
+    host.part_done(Part::Graph);
 
     let visits = graph.bfs(&user(0), 3)?;
     let mut bfs_sum = Checksum::new();
@@ -193,9 +304,11 @@ pub async fn run(events: &impl EventStore, graph: &impl GraphStore) -> DemoResul
             hops += path.len() as u64 - 1;
         }
     }
-    tokio::time::sleep(Duration::from_millis(1)).await;
+    host.part_done(Part::Traversals);
+    host.sleep(Duration::from_millis(1)).await;
     graph.remove_node(&item(7))?;
     let (nodes_after, edges_after) = count_graph(graph)?;
+    host.part_done(Part::Removal);
 
     Ok(Summary {
         appended,
