@@ -2,6 +2,7 @@
 //! for wasm32-wasip1, then `-Oz` on release `.wasm` files.
 
 pub mod artifacts;
+pub mod bindgen;
 pub mod fresh;
 pub mod runtime;
 pub mod shrink;
