@@ -4,10 +4,13 @@
 //! a command never imports another. The paths a file names are parsed
 //! (`imports.rs`), not searched for, so `use crate::{commands::x}` counts.
 //! `docs.rs` holds the manual's `cargo xtask …` lines to the command line,
-//! `workflows.rs` the workflows' calls and tokens and the lock files.
+//! `workflows.rs` the workflows' calls and tokens and the lock files;
+//! `sizes.rs` keeps command files short and wasm-size's functions on a
+//! screen or two.
 
 mod docs;
 mod imports;
+mod sizes;
 mod workflows;
 
 use std::path::{Path, PathBuf};
