@@ -14,6 +14,7 @@ pub mod compiler_cache;
 pub mod copy;
 pub mod generated_workspace;
 pub mod many_packages;
+pub mod modules;
 pub mod report;
 pub mod runtime;
 pub mod timed_build;
