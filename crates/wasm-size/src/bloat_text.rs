@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 
 use crate::attribution::{monomorphisations, Attribution, CrateName};
+use crate::attribution::{CrateSize, DataSize, FunctionSize};
 use crate::callgraph::{Dominators, TableStats};
-use crate::retained::{Garbage, Named, WhyPath};
+use crate::retained::{Garbage, LeftOut, Named, Why};
 use crate::table::{and_more, human_bytes, percent, truncate, Table};
 
 /// Output lines are kept to about this many columns by shortening names.
@@ -257,9 +258,9 @@ pub fn table_note(s: &TableStats) -> String {
 }
 
 /// `--why`: one block per target, root first, with each step's bytes.
-pub fn why_text(paths: &[WhyPath]) -> String {
+pub fn why_text(found: &Why) -> String {
     let mut out = String::new();
-    for p in paths {
+    for p in &found.paths {
         out.push_str(&format!("{} ({})\n", p.target, human_bytes(p.bytes)));
         if p.path.is_empty() {
             out.push_str("  no root reaches it (see --garbage)\n");
@@ -273,13 +274,40 @@ pub fn why_text(paths: &[WhyPath]) -> String {
             ));
         }
     }
+    if found.left_out > 0 {
+        out.push_str(&and_more(found.left_out, Some("matches"), None));
+    }
     out
+}
+
+/// `bloat --json`: the attribution's lists cut to their first `-n`
+/// entries, `left_out` saying how many more each had.
+#[derive(Debug, serde::Serialize)]
+pub struct Bounded<'a> {
+    file: &'a str,
+    named: bool,
+    functions: &'a [FunctionSize],
+    crates: &'a [CrateSize],
+    data: &'a [DataSize],
+    left_out: LeftOut,
+}
+
+impl<'a> Bounded<'a> {
+    pub fn of(a: &'a Attribution, rows: usize) -> Self {
+        Self {
+            file: &a.file,
+            named: a.named,
+            functions: &a.functions[..rows.min(a.functions.len())],
+            crates: &a.crates[..rows.min(a.crates.len())],
+            data: &a.data[..rows.min(a.data.len())],
+            left_out: LeftOut::of(a, rows),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribution::{CrateSize, DataSize, FunctionSize};
     use crate::retained::tests::named;
 
     fn function(name: &str, krate: &str, bytes: u64) -> FunctionSize {

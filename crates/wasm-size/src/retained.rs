@@ -96,7 +96,8 @@ pub struct CrateRetained {
 }
 
 /// `bloat --retained --json`: the attribution's fields, with
-/// `retained_bytes` on each function and crate.
+/// `retained_bytes` on each function and crate; each list cut to its
+/// first entries as `bloat -n` asks, `left_out` saying how many more.
 #[derive(Debug, Clone, Serialize)]
 pub struct RetainedAttribution {
     pub file: String,
@@ -104,14 +105,42 @@ pub struct RetainedAttribution {
     pub functions: Vec<FunctionRetained>,
     pub crates: Vec<CrateRetained>,
     pub data: Vec<DataSize>,
+    pub left_out: LeftOut,
 }
 
-pub fn with_retained(a: &Attribution, named: &Named, d: &Dominators) -> RetainedAttribution {
+/// How many entries of each list a bounded JSON leaves out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LeftOut {
+    pub functions: usize,
+    pub crates: usize,
+    pub data: usize,
+}
+
+impl LeftOut {
+    /// What the first `limit` entries of each of `a`'s lists leave out.
+    pub fn of(a: &Attribution, limit: usize) -> Self {
+        Self {
+            functions: a.functions.len().saturating_sub(limit),
+            crates: a.crates.len().saturating_sub(limit),
+            data: a.data.len().saturating_sub(limit),
+        }
+    }
+}
+
+/// `a` with retained sizes, the first `limit` entries of each list
+/// (`usize::MAX` for all).
+pub fn with_retained(
+    a: &Attribution,
+    named: &Named,
+    d: &Dominators,
+    limit: usize,
+) -> RetainedAttribution {
     let per_crate = named.crate_retained();
     let functions = a
         .functions
         .iter()
         .zip(&a.indices)
+        .take(limit)
         .map(|(f, &i)| FunctionRetained {
             function: f.clone(),
             retained_bytes: named
@@ -123,6 +152,7 @@ pub fn with_retained(a: &Attribution, named: &Named, d: &Dominators) -> Retained
     let crates = a
         .crates
         .iter()
+        .take(limit)
         .map(|c| CrateRetained {
             krate: c.clone(),
             retained_bytes: per_crate.get(c.name.as_str()).copied().unwrap_or(0),
@@ -133,7 +163,8 @@ pub fn with_retained(a: &Attribution, named: &Named, d: &Dominators) -> Retained
         named: a.named,
         functions,
         crates,
-        data: a.data.clone(),
+        data: a.data.iter().take(limit).cloned().collect(),
+        left_out: LeftOut::of(a, limit),
     }
 }
 
@@ -150,9 +181,12 @@ pub struct WhyPath {
     pub step_bytes: Vec<u64>,
 }
 
+/// `bloat --why --json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Why {
     pub paths: Vec<WhyPath>,
+    /// Matching functions beyond the limit, not in `paths`.
+    pub left_out: usize,
 }
 
 /// Whether `name` or `krate` contains `pattern`, ignoring case.
@@ -162,8 +196,8 @@ fn matches(pattern: &str, name: &str, krate: &str) -> bool {
 
 /// The shortest path from a root to each function whose name or crate
 /// contains `pattern` (ignoring case): reached ones first, nearest first,
-/// then bigger first; at most `limit`.
-pub fn why(named: &Named, pattern: &str, limit: usize) -> Vec<WhyPath> {
+/// then bigger first; at most `limit`, `left_out` counting the others.
+pub fn why(named: &Named, pattern: &str, limit: usize) -> Why {
     let pattern = pattern.to_lowercase();
     let g = &named.graph;
     let parents = g.shortest_paths();
@@ -181,7 +215,8 @@ pub fn why(named: &Named, pattern: &str, limit: usize) -> Vec<WhyPath> {
         })
         .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-    found
+    let left_out = found.len().saturating_sub(limit);
+    let paths = found
         .into_iter()
         .take(limit)
         .map(|(_, bytes, n)| {
@@ -196,7 +231,8 @@ pub fn why(named: &Named, pattern: &str, limit: usize) -> Vec<WhyPath> {
                 step_bytes: path.iter().map(|&p| g.bytes[p as usize]).collect(),
             }
         })
-        .collect()
+        .collect();
+    Why { paths, left_out }
 }
 
 /// Steps from a root; `usize::MAX` when unreached.
@@ -401,7 +437,7 @@ pub(crate) mod tests {
     #[test]
     fn why_gives_the_path_from_the_root_with_bytes() {
         let (_, n) = named();
-        let paths = why(&n, "REGEX", 10);
+        let paths = why(&n, "REGEX", 10).paths;
         assert_eq!(paths.len(), 2);
         assert_eq!(paths[0].target, "regex::Regex::new");
         assert_eq!(
@@ -410,13 +446,46 @@ pub(crate) mod tests {
         );
         assert_eq!(paths[1].path.len(), 4);
         assert_eq!(paths[0].step_bytes.len(), 3);
-        let json = serde_json::to_value(Why { paths }).unwrap();
+        let json = serde_json::to_value(Why { paths, left_out: 0 }).unwrap();
         assert_eq!(json["paths"][0]["target"], "regex::Regex::new");
         assert!(json["paths"][0]["bytes"].as_u64().unwrap() > 0);
         assert!(json["paths"][0].get("step_bytes").is_none());
-        let dead = why(&n, "dlmalloc", 10);
+        let dead = why(&n, "dlmalloc", 10).paths;
         assert!(dead[0].path.is_empty());
         assert_eq!(garbage(&n)[0].name, "dlmalloc");
+    }
+
+    #[test]
+    fn why_keeps_the_nearest_within_the_limit_and_counts_the_rest() {
+        let (_, n) = named();
+        let all = why(&n, "REGEX", 10);
+        let one = why(&n, "REGEX", 1);
+        assert_eq!((all.paths.len(), all.left_out), (2, 0));
+        assert_eq!((one.paths.len(), one.left_out), (1, 1));
+        assert_eq!(one.paths[0], all.paths[0]);
+        let json = serde_json::to_value(&one).unwrap();
+        assert_eq!(json["left_out"], 1);
+    }
+
+    #[test]
+    fn retained_json_within_a_limit_is_the_first_entries_and_counts_the_rest() {
+        let (a, n) = named();
+        let d = n.graph.dominators();
+        let all = with_retained(&a, &n, &d, usize::MAX);
+        let two = with_retained(&a, &n, &d, 2);
+        assert_eq!(all.left_out, LeftOut::default());
+        assert_eq!(two.functions[..], all.functions[..2]);
+        assert_eq!(two.crates[..], all.crates[..2]);
+        assert_eq!(
+            two.left_out,
+            LeftOut {
+                functions: a.functions.len() - 2,
+                crates: a.crates.len() - 2,
+                data: a.data.len().saturating_sub(2),
+            }
+        );
+        let v = serde_json::to_value(&two).unwrap();
+        assert_eq!(v["left_out"]["functions"], a.functions.len() - 2);
     }
 
     #[test]
@@ -430,7 +499,7 @@ pub(crate) mod tests {
     fn retained_json_adds_retained_bytes_and_keeps_the_fields() {
         let (a, n) = named();
         let d = n.graph.dominators();
-        let r = with_retained(&a, &n, &d);
+        let r = with_retained(&a, &n, &d, usize::MAX);
         let v = serde_json::to_value(&r).unwrap();
         let regex_new = v["functions"]
             .as_array()

@@ -19,10 +19,10 @@ use wasm_size::analyse::{analyse, Analysed};
 use wasm_size::attribution::{Attribution, CrateName};
 use wasm_size::bloat_text::{
     crates_table, data_table, functions_table, garbage_table, monos_table, retained_crates_table,
-    retained_functions_table, table_note, why_text,
+    retained_functions_table, table_note, why_text, Bounded,
 };
 use wasm_size::callgraph::Mode;
-use wasm_size::retained::{closest, garbage, why, with_retained, Named, Why};
+use wasm_size::retained::{closest, garbage, why, with_retained, Named};
 use wasm_size::table::print_json;
 
 #[derive(Debug, clap::Args)]
@@ -33,7 +33,8 @@ pub struct Args {
     /// Attribute this wasm package's release build [default: the only wasm package with a binary]
     #[arg(short = 'p', long = "package", value_name = "PKG")]
     pub package: Option<String>,
-    /// Rows to show in each table; 0 shows all
+    /// Rows to show in each table and in each list of --json (which says
+    /// how many it left out); 0 shows all
     #[arg(short = 'n', value_name = "N", default_value_t = 20)]
     pub rows: usize,
     /// Roll functions up per crate (data segments as `[data]`)
@@ -128,12 +129,12 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     if let Some(named) = named.as_ref().filter(|_| views) {
         return graph_views(args, &attribution, named, &figures);
     }
+    let rows = row_limit(args.rows);
     if args.json {
-        print_json(&attribution)?;
+        print_json(&Bounded::of(&attribution, rows))?;
         return Ok(Outcome::Passed);
     }
     println!("{figures}\n");
-    let rows = row_limit(args.rows);
     if args.crates {
         print!("{}", crates_table(&attribution, rows));
     }
@@ -183,8 +184,8 @@ fn warn_stripped(path: &std::path::Path) {
 fn graph_views(args: &Args, a: &Attribution, named: &Named, figures: &str) -> Result<Outcome> {
     let rows = row_limit(args.rows);
     if let Some(pattern) = &args.why {
-        let paths = why(named, pattern, rows);
-        if paths.is_empty() {
+        let found = why(named, pattern, rows);
+        if found.paths.is_empty() {
             let near = closest(named, pattern, 3);
             eprintln!(
                 "no function or crate matches `{pattern}`; closest names: {}",
@@ -193,22 +194,30 @@ fn graph_views(args: &Args, a: &Attribution, named: &Named, figures: &str) -> Re
             return Ok(Outcome::Failed);
         }
         match args.json {
-            true => print_json(&Why { paths })?,
-            false => print!("{figures}\n\n{}", why_text(&paths)),
+            true => print_json(&found)?,
+            false => print!("{figures}\n\n{}", why_text(&found)),
         }
         return Ok(Outcome::Passed);
     }
     if args.garbage {
         let found = garbage(named);
-        match args.json {
-            true => print_json(&found)?,
-            false => print!("{figures}\n\n{}", garbage_table(&found, rows)),
+        if !args.json {
+            print!("{figures}\n\n{}", garbage_table(&found, rows));
+            return Ok(Outcome::Passed);
+        }
+        // A list cannot say what it left out: stderr does.
+        print_json(&&found[..rows.min(found.len())])?;
+        if found.len() > rows {
+            eprintln!(
+                "note: {} more unreached functions and data objects left out; -n 0 lists all",
+                found.len() - rows
+            );
         }
         return Ok(Outcome::Passed);
     }
     let d = named.graph.dominators();
     if args.json {
-        print_json(&with_retained(a, named, &d))?;
+        print_json(&with_retained(a, named, &d, rows))?;
         return Ok(Outcome::Passed);
     }
     println!("{figures}\n");

@@ -33,7 +33,7 @@ fn body_sizes(a: &Value) -> Vec<u64> {
 #[test]
 #[ignore = "end to end: `cargo xtask test` runs it in a step of its own"]
 fn bloat_attributes_the_shipped_demo_code() {
-    let (by_package, _) = bloat_json(&["bloat", "-p", "wasm-demo", "--json"]);
+    let (by_package, _) = bloat_json(&["bloat", "-p", "wasm-demo", "--json", "-n", "0"]);
     let names_file = by_package["file"].as_str().unwrap().to_owned();
     assert!(
         names_file.ends_with("wasm-demo.opt.names.wasm"),
@@ -91,11 +91,11 @@ fn bloat_attributes_the_shipped_demo_code() {
     assert_eq!(crates, sizes.iter().sum::<u64>() + data);
 
     // The same file by path gives the same attribution.
-    let (by_file, _) = bloat_json(&["bloat", "--json", &names_file]);
+    let (by_file, _) = bloat_json(&["bloat", "--json", "-n", "0", &names_file]);
     assert_eq!(by_file, by_package);
 
     // The shipped file is stripped: said once on stderr, indices instead of names.
-    let (stripped, out) = bloat_json(&["bloat", "--json", &shipped]);
+    let (stripped, out) = bloat_json(&["bloat", "--json", "-n", "0", &shipped]);
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("stripped") && err.contains(&shipped), "{err}");
@@ -216,4 +216,31 @@ fn bloat_html_over_its_own_input_is_refused_and_keeps_it() {
         std::fs::read(&wasm).unwrap(),
         [0, b'a', b's', b'm', 1, 0, 0, 0]
     );
+}
+
+/// `-n` bounds every list of bloat's JSON, which says how many entries it
+/// left out; `-n 0` gives them all.
+#[test]
+fn bloat_json_holds_n_entries_per_list_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("large.wasm");
+    std::fs::write(&wasm, wasm_size::synthetic::large(100, 40).module.encode()).unwrap();
+    let w = wasm.to_str().unwrap();
+    let (two, _) = bloat_json(&["bloat", "--json", "-n", "2", w]);
+    let (all, _) = bloat_json(&["bloat", "--json", "-n", "0", w]);
+    let functions = |v: &Value| v["functions"].as_array().unwrap().clone();
+    assert_eq!(functions(&two)[..], functions(&all)[..2]);
+    assert_eq!(functions(&all).len(), 100);
+    assert_eq!(two["left_out"]["functions"], 98);
+    assert_eq!(all["left_out"]["functions"], 0);
+    let crates = all["crates"].as_array().unwrap().len();
+    assert_eq!(two["left_out"]["crates"], crates - 2);
+    let (retained, _) = bloat_json(&["bloat", "--retained", "--json", "-n", "3", w]);
+    assert_eq!(functions(&retained).len(), 3);
+    assert_eq!(retained["left_out"]["functions"], 97);
+    assert!(functions(&retained)[0]["retained_bytes"].as_u64().unwrap() > 0);
+    // crate1, crate10 … crate19: more than one match.
+    let (why, _) = bloat_json(&["bloat", "--why", "crate1", "--json", "-n", "1", w]);
+    assert_eq!(why["paths"].as_array().unwrap().len(), 1);
+    assert!(why["left_out"].as_u64().unwrap() > 0, "{why}");
 }

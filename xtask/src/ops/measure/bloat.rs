@@ -155,7 +155,7 @@ pub fn write_treemap(
     };
     let mut t = treemap::of(&title, a, baseline.as_ref(), &ws.budgets()?);
     if let Some(named) = named {
-        let r = with_retained(a, named, &named.graph.dominators());
+        let r = with_retained(a, named, &named.graph.dominators(), usize::MAX);
         treemap::set_retained(&mut t, &r);
     }
     treemap::write(html, &t)?;

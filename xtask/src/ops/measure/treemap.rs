@@ -134,7 +134,8 @@ pub fn report_pages(
                 };
                 let attribution = attribute(&bytes, &a.file)?;
                 let named = Named::new(callgraph::graph(&bytes, Mode::SeeThrough)?, &attribution);
-                let retained = with_retained(&attribution, &named, &named.graph.dominators());
+                let retained =
+                    with_retained(&attribution, &named, &named.graph.dominators(), usize::MAX);
                 let mut t = of(
                     &a.artifact.to_string(),
                     &attribution,
