@@ -57,9 +57,21 @@ impl Named {
     /// Bytes the module would lose without each crate's functions (and,
     /// for `[data]`, without its data), by crate name.
     pub fn crate_retained(&self) -> BTreeMap<String, u64> {
+        self.retained_of_crates(|_| true)
+    }
+
+    /// [`Named::crate_retained`] of the crates named in `only`: each
+    /// crate's search costs what it reaches, so a bounded list asks for
+    /// its own crates alone.
+    pub fn crate_retained_of(&self, only: &[&str]) -> BTreeMap<String, u64> {
+        let only: std::collections::HashSet<&str> = only.iter().copied().collect();
+        self.retained_of_crates(|c| only.contains(c))
+    }
+
+    fn retained_of_crates(&self, wanted: impl Fn(&str) -> bool) -> BTreeMap<String, u64> {
         let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
         for (id, c) in self.crates.iter().enumerate() {
-            if Some(id as u32) == self.graph.table {
+            if Some(id as u32) == self.graph.table || !wanted(c) {
                 continue;
             }
             let next = ids.len() as u32;
@@ -71,7 +83,7 @@ impl Named {
             .enumerate()
             .map(|(id, c)| match Some(id as u32) == self.graph.table {
                 true => u32::MAX,
-                false => ids[c.as_str()],
+                false => ids.get(c.as_str()).copied().unwrap_or(u32::MAX),
             })
             .collect();
         let lost = self.graph.group_retained(&group, ids.len());
@@ -135,7 +147,13 @@ pub fn with_retained(
     d: &Dominators,
     limit: usize,
 ) -> RetainedAttribution {
-    let per_crate = named.crate_retained();
+    let shown: Vec<&str> = a
+        .crates
+        .iter()
+        .take(limit)
+        .map(|c| c.name.as_str())
+        .collect();
+    let per_crate = named.crate_retained_of(&shown);
     let functions = a
         .functions
         .iter()
@@ -486,6 +504,16 @@ pub(crate) mod tests {
         );
         let v = serde_json::to_value(&two).unwrap();
         assert_eq!(v["left_out"]["functions"], a.functions.len() - 2);
+    }
+
+    #[test]
+    fn a_crate_retained_alone_is_what_it_is_among_all() {
+        let (_, n) = named();
+        let all = n.crate_retained();
+        let some = n.crate_retained_of(&["regex", "wasm_demo"]);
+        assert_eq!(some.len(), 2);
+        assert_eq!(some["regex"], all["regex"]);
+        assert_eq!(some["wasm_demo"], all["wasm_demo"]);
     }
 
     #[test]
