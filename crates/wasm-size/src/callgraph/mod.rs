@@ -40,7 +40,7 @@
 //! a slot.
 //!
 //! The module reads a `.wasm` into the graph in `read` (a `size::scan`
-//! sink), and works on the graph's flat arrays in `dominators`
+//! sink) and `resolve` (data objects, references into rows), and works on the graph's flat arrays in `dominators`
 //! (retained sizes, per node and per group) and `paths` (reachability
 //! and shortest paths).
 
@@ -51,6 +51,7 @@ use crate::scan;
 mod dominators;
 mod paths;
 mod read;
+mod resolve;
 
 pub use dominators::Dominators;
 pub use paths::path_to;
@@ -173,40 +174,6 @@ pub fn graph(wasm: &[u8], mode: Mode) -> Result<Graph> {
     let mut collector = Collector::new(mode);
     scan::read(std::io::Cursor::new(wasm), &mut collector)?;
     collector.finish()
-}
-
-/// A graph with these edges; names and objects are filled in by the caller.
-fn build(pairs: &[(u32, u32)], bytes: &[u64], roots: &[u32]) -> Graph {
-    let n = bytes.len();
-    let mut starts = vec![0u32; n + 1];
-    for &(from, _) in pairs {
-        starts[from as usize + 1] += 1;
-    }
-    for i in 0..n {
-        starts[i + 1] += starts[i];
-    }
-    let mut fill = starts.clone();
-    let mut edges = vec![0u32; pairs.len()];
-    for &(from, to) in pairs {
-        edges[fill[from as usize] as usize] = to;
-        fill[from as usize] += 1;
-    }
-    let mut roots = roots.to_vec();
-    roots.sort_unstable();
-    roots.dedup();
-    Graph {
-        functions: 0,
-        imports: 0,
-        import_names: Vec::new(),
-        objects: Vec::new(),
-        segment_names: Vec::new(),
-        table: None,
-        bytes: bytes.to_vec(),
-        roots,
-        table_stats: TableStats::default(),
-        starts,
-        edges,
-    }
 }
 
 /// No function: an empty table slot, a node in no group.

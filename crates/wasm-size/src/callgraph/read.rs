@@ -10,15 +10,18 @@ use wasmparser::{
     Operator, OperatorsReader, Payload, TypeRef,
 };
 
-use super::{build, Graph, Mode, TableStats, NONE};
+use super::resolve::{table_row, Objects, Resolver};
+use super::{Graph, Mode, TableStats, NONE};
 use crate::scan;
 
-/// A reference found in a body or a data word, before data objects exist.
-#[derive(Debug, Clone, Copy)]
-enum Ref {
+/// A reference found in a body, before data objects exist. Eight bytes: a
+/// 33 MB module makes hundreds of thousands of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Ref {
     Function(u32),
-    /// An address in linear memory.
-    Address(u64),
+    /// An address in linear memory, as its offset from the first data
+    /// byte ([`Memory::offset`]).
+    Address(u32),
     /// A table slot: strong or weak evidence.
     Slot {
         slot: u32,
@@ -26,6 +29,16 @@ enum Ref {
     },
     /// A passive data segment (`memory.init`).
     Segment(u32),
+}
+
+impl Ref {
+    /// The data offset an address points at.
+    pub fn address(self) -> Option<u32> {
+        match self {
+            Ref::Address(a) => Some(a),
+            _ => None,
+        }
+    }
 }
 
 /// What the graph takes from a module in `size::scan`'s pass: no section
@@ -47,16 +60,21 @@ pub struct Collector {
     memory: Memory,
     memory64: bool,
     /// Words of active data that point into data, or (seeing through the
-    /// table) hold a slot: (word address, value).
-    words: Vec<(u64, u64)>,
+    /// table) hold a slot: (word's data offset, value), by address.
+    words: Vec<(u32, u32)>,
     /// Seeing through the table: the words around each slot word, which
-    /// tell a vtable's header from its methods; sorted by address.
-    near_slots: Vec<(u64, u64)>,
+    /// tell a vtable's header from its methods; sorted by data offset.
+    near_slots: Vec<(u32, u32)>,
     /// Own bytes of each function, by index.
     bytes: Vec<u64>,
     bodies: u32,
-    /// Every reference a body makes, as (from function, what).
-    code_refs: Vec<(u32, Ref)>,
+    /// Every reference each body makes, once each:
+    /// `refs[ref_starts[d]..ref_starts[d + 1]]` for defined function `d`.
+    refs: Vec<Ref>,
+    ref_starts: Vec<u32>,
+    /// Scratch for dropping a body's repeated references.
+    repeats: Vec<(Ref, u32)>,
+    keep: Vec<bool>,
 }
 
 impl Collector {
@@ -77,7 +95,10 @@ impl Collector {
             near_slots: Vec::new(),
             bytes: Vec::new(),
             bodies: 0,
-            code_refs: Vec::new(),
+            refs: Vec::new(),
+            ref_starts: vec![0],
+            repeats: Vec::new(),
+            keep: Vec::new(),
         }
     }
 
@@ -101,6 +122,9 @@ impl Collector {
             extents.push((address, segment.data.len() as u64));
         }
         self.memory = Memory::new(&extents);
+        if self.memory.high.saturating_sub(self.memory.low) > u64::from(u32::MAX) {
+            bail!("the data segments spread over more than 4 GiB of memory");
+        }
         self.segment_lens = extents.iter().map(|e| e.1).collect();
         let mut contents: Vec<&[u8]> = Vec::with_capacity(extents.len());
         for segment in section.clone() {
@@ -114,6 +138,7 @@ impl Collector {
         }
         let see_through = self.see_through();
         let mut slot_words = Vec::new();
+        let low = self.memory.low;
         for &(start, end, seg) in &self.memory.ranges {
             let data = contents[seg as usize];
             let first = (4 - start % 4) % 4;
@@ -121,12 +146,13 @@ impl Collector {
             while at + 4 <= end - start {
                 let i = at as usize;
                 let value = u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
-                let value = u64::from(value);
-                if self.memory.contains(value) {
-                    self.words.push((start + at, value));
-                } else if see_through && slot_function(&self.slots, value).is_some() {
-                    self.words.push((start + at, value));
-                    slot_words.push(start + at);
+                // Within the 4 GiB checked above.
+                let offset = (start + at - low) as u32;
+                if self.memory.contains(u64::from(value)) {
+                    self.words.push((offset, value));
+                } else if see_through && slot_function(&self.slots, u64::from(value)).is_some() {
+                    self.words.push((offset, value));
+                    slot_words.push(offset);
                 }
                 at += 4;
             }
@@ -135,13 +161,14 @@ impl Collector {
         // second or third word: the three words before and after decide.
         for at in slot_words {
             for a in [
-                at.wrapping_sub(8),
-                at.wrapping_sub(4),
-                at,
-                at.wrapping_add(4),
+                at.checked_sub(8),
+                at.checked_sub(4),
+                Some(at),
+                at.checked_add(4),
             ] {
-                if let Some(value) = self.memory.word(&contents, a) {
-                    self.near_slots.push((a, value));
+                let Some(a) = a else { continue };
+                if let Some(value) = self.memory.word(&contents, low + u64::from(a)) {
+                    self.near_slots.push((a, value as u32));
                 }
             }
         }
@@ -216,7 +243,8 @@ impl Collector {
             near_slots,
             mut bytes,
             bodies,
-            code_refs,
+            refs,
+            ref_starts,
             ..
         } = self;
         let functions = imports.checked_add(defined).ok_or_else(too_many)?;
@@ -231,7 +259,7 @@ impl Collector {
             }
         }
         bytes.resize(functions as usize, 0);
-        let objects = Objects::cut(&memory, &segment_lens, &code_refs, &words, functions);
+        let objects = Objects::cut(&memory, &segment_lens, &refs, &words, functions);
         bytes.extend(objects.bytes(&segment_lens));
         let table = (mode == Mode::TableRoot || !element_functions.is_empty()).then(|| {
             bytes.push(0);
@@ -240,251 +268,43 @@ impl Collector {
         if u32::try_from(bytes.len()).is_err() {
             bail!("too many nodes");
         }
-        let mut edges = Edges::new(functions, &objects, &slots);
-        edges.reserve(code_refs.len() + words.len());
-        for &(from, r) in &code_refs {
-            edges.add(from, r);
-        }
-        drop(code_refs);
-        edges.data_words(&words, &memory, &near_slots);
-        let mut stats = TableStats::default();
-        if let Some(t) = table {
-            stats = edges.table(t, mode, &element_functions, &bytes, &roots);
-            roots.push(t);
-        }
-        let mut graph = build(&edges.pairs, &bytes, &roots);
-        graph.functions = functions;
-        graph.imports = imports;
-        graph.import_names = import_names;
-        graph.objects = objects.at;
-        graph.segment_names = segment_names;
-        graph.table = table;
-        graph.bytes = bytes;
-        graph.table_stats = stats;
-        Ok(graph)
-    }
-}
-
-/// The data objects: each active segment cut at every address code or
-/// data points to, a piece from one such address to the next; then each
-/// passive segment whole.
-struct Objects {
-    /// The node id of the first object.
-    first: u32,
-    /// Each object's address range; `u64::MAX` for a passive segment.
-    starts: Vec<u64>,
-    ends: Vec<u64>,
-    /// Each object's (segment, offset in it).
-    at: Vec<(u32, u32)>,
-    /// Each passive segment's object, by segment index.
-    passive: Vec<Option<u32>>,
-}
-
-impl Objects {
-    fn cut(
-        memory: &Memory,
-        segment_lens: &[u64],
-        code_refs: &[(u32, Ref)],
-        words: &[(u64, u64)],
-        first: u32,
-    ) -> Self {
-        let mut anchors: Vec<u64> = memory.ranges.iter().map(|r| r.0).collect();
-        anchors.extend(code_refs.iter().filter_map(|(_, r)| match r {
-            Ref::Address(a) => Some(*a),
-            _ => None,
-        }));
-        anchors.extend(
-            words
-                .iter()
-                .filter(|(_, value)| memory.contains(*value))
-                .map(|(_, value)| *value),
-        );
-        anchors.sort_unstable();
-        anchors.dedup();
-        let mut o = Objects {
-            first,
-            starts: Vec::new(),
-            ends: Vec::new(),
-            at: Vec::new(),
-            passive: vec![None; segment_lens.len()],
-        };
-        // Anchors inside a segment, each to the next one or the end.
-        for &(start, end, seg) in &memory.ranges {
-            let from = anchors.partition_point(|&a| a < start);
-            let to = anchors.partition_point(|&a| a < end);
-            for (j, &a) in anchors[from..to].iter().enumerate() {
-                let next = anchors.get(from + j + 1).copied().unwrap_or(end).min(end);
-                o.starts.push(a);
-                o.ends.push(next);
-                o.at.push((seg, (a - start) as u32));
-            }
-        }
-        let mut in_memory = vec![false; segment_lens.len()];
-        for r in &memory.ranges {
-            in_memory[r.2 as usize] = true;
-        }
-        for (seg, &active) in in_memory.iter().enumerate() {
-            if !active {
-                o.passive[seg] = Some(o.at.len() as u32);
-                o.starts.push(u64::MAX);
-                o.ends.push(u64::MAX);
-                o.at.push((seg as u32, 0));
-            }
-        }
-        o
-    }
-
-    fn len(&self) -> usize {
-        self.at.len()
-    }
-
-    /// The node of the object holding `address`.
-    fn of(&self, address: u64) -> Option<u32> {
-        let i = self.starts.partition_point(|&s| s <= address);
-        (i > 0 && address < self.ends[i - 1]).then(|| self.first + (i - 1) as u32)
-    }
-
-    /// Each object's own bytes, in node order.
-    fn bytes<'a>(&'a self, segment_lens: &'a [u64]) -> impl Iterator<Item = u64> + 'a {
-        self.starts
-            .iter()
-            .zip(&self.ends)
-            .zip(&self.at)
-            .map(|((&s, &e), &(seg, _))| match s {
-                u64::MAX => segment_lens[seg as usize],
-                _ => e - s,
-            })
-    }
-}
-
-/// The edges as (from, to) pairs while references are resolved, with what
-/// the table's evidence needs: weak edges held back, slots with strong
-/// evidence, objects something points to.
-struct Edges<'a> {
-    functions: u32,
-    objects: &'a Objects,
-    slots: &'a [u32],
-    pairs: Vec<(u32, u32)>,
-    weak: Vec<(u32, u32)>,
-    strong_slot: Vec<bool>,
-    referenced: Vec<bool>,
-}
-
-impl<'a> Edges<'a> {
-    fn new(functions: u32, objects: &'a Objects, slots: &'a [u32]) -> Self {
-        Self {
+        let rows = Resolver {
             functions,
-            objects,
-            slots,
-            pairs: Vec::new(),
-            weak: Vec::new(),
-            strong_slot: vec![false; functions as usize],
-            referenced: vec![false; objects.len()],
+            imports,
+            objects: &objects,
+            memory: &memory,
+            slots: &slots,
+            near_slots: &near_slots,
+            refs: &refs,
+            ref_starts: &ref_starts,
+            words: &words,
         }
-    }
-
-    fn reserve(&mut self, additional: usize) {
-        self.pairs.reserve(additional);
-    }
-
-    /// The edge `from` makes by `r`, if `r` points to a node.
-    fn add(&mut self, from: u32, r: Ref) {
-        let first_object = self.objects.first;
-        match r {
-            Ref::Function(f) if f < self.functions => self.pairs.push((from, f)),
-            Ref::Function(_) => {}
-            Ref::Address(a) => {
-                if let Some(o) = self.objects.of(a) {
-                    self.referenced[(o - first_object) as usize] = true;
-                    self.pairs.push((from, o));
-                }
+        .rows(bytes.len());
+        drop((refs, words));
+        roots.sort_unstable();
+        roots.dedup();
+        let mut graph = Graph {
+            functions,
+            imports,
+            import_names,
+            objects: objects.at,
+            segment_names,
+            table,
+            bytes,
+            roots,
+            table_stats: TableStats::default(),
+            starts: rows.starts,
+            edges: rows.edges,
+        };
+        if let Some(t) = table {
+            let mut listed = vec![false; functions as usize];
+            for &f in &element_functions {
+                listed[f as usize] = true;
             }
-            Ref::Segment(s) => {
-                if let Some(Some(o)) = self.objects.passive.get(s as usize) {
-                    self.referenced[*o as usize] = true;
-                    self.pairs.push((from, first_object + o));
-                }
-            }
-            Ref::Slot { slot, strong } => {
-                if let Some(f) = slot_function(self.slots, u64::from(slot)) {
-                    if strong {
-                        self.strong_slot[f as usize] = true;
-                        self.pairs.push((from, f));
-                    } else {
-                        self.weak.push((from, f));
-                    }
-                }
-            }
+            graph.table_stats = table_row(&mut graph, &rows.strong_slot, mode, &listed);
+            graph.roots.push(t);
         }
-    }
-
-    /// Data words: pointers first, so `referenced` is known for slots.
-    fn data_words(&mut self, words: &[(u64, u64)], memory: &Memory, near_slots: &[(u64, u64)]) {
-        let mut slot_words = Vec::new();
-        for &(at, value) in words {
-            let Some(from) = self.objects.of(at) else {
-                continue;
-            };
-            if memory.contains(value) {
-                self.add(from, Ref::Address(value));
-            } else {
-                slot_words.push((from, at, value));
-            }
-        }
-        for (from, at, value) in slot_words {
-            let o = (from - self.objects.first) as usize;
-            let start = self.objects.starts[o];
-            if !self.referenced[o] || vtable_header_word(near_slots, self.slots, start, at) {
-                continue;
-            }
-            if let Some(f) = slot_function(self.slots, value) {
-                self.strong_slot[f as usize] = true;
-                self.pairs.push((from, f));
-            }
-        }
-    }
-
-    /// The table node `t`'s edges: to every element function (twiggy's
-    /// view), or to those nothing reachable points to, after weak edges to
-    /// slots without strong evidence.
-    fn table(
-        &mut self,
-        t: u32,
-        mode: Mode,
-        element_functions: &[u32],
-        bytes: &[u64],
-        roots: &[u32],
-    ) -> TableStats {
-        let mut stats = TableStats::default();
-        let mut listed = vec![false; self.functions as usize];
-        for &f in element_functions {
-            listed[f as usize] = true;
-        }
-        stats.functions = listed.iter().filter(|&&l| l).count() as u32;
-        if mode == Mode::TableRoot {
-            for (f, _) in listed.iter().enumerate().filter(|(_, &l)| l) {
-                self.pairs.push((t, f as u32));
-            }
-            return stats;
-        }
-        // Weak edges only for slots without strong evidence.
-        for &(from, f) in &self.weak {
-            if !self.strong_slot[f as usize] {
-                self.pairs.push((from, f));
-            }
-        }
-        let reached = build(&self.pairs, bytes, roots).reachable();
-        for (f, _) in listed.iter().enumerate().filter(|(_, &l)| l) {
-            if !reached[f] {
-                self.pairs.push((t, f as u32));
-                stats.fallback += 1;
-            } else if self.strong_slot[f] {
-                stats.strong += 1;
-            } else {
-                stats.weak += 1;
-            }
-        }
-        stats
+        Ok(graph)
     }
 }
 
@@ -556,15 +376,19 @@ impl scan::Sink for Collector {
         let from = self.imports + self.bodies;
         self.bodies += 1;
         self.bytes[from as usize] = body.range().len() as u64;
+        let start = self.refs.len();
         scan_body(
             body.get_operators_reader()?,
-            from,
             &self.memory,
             &self.slots,
             self.memory64,
             self.mode == Mode::SeeThrough,
-            &mut self.code_refs,
-        )
+            &mut self.refs,
+        )?;
+        drop_repeats(&mut self.refs, start, &mut self.repeats, &mut self.keep);
+        let end = u32::try_from(self.refs.len()).map_err(|_| anyhow!("too many references"))?;
+        self.ref_starts.push(end);
+        Ok(())
     }
 }
 
@@ -580,7 +404,7 @@ fn bad(what: &str) -> anyhow::Error {
 }
 
 /// The function in table slot `value`, if it is a filled slot.
-fn slot_function(slots: &[u32], value: u64) -> Option<u32> {
+pub(super) fn slot_function(slots: &[u32], value: u64) -> Option<u32> {
     let f = *slots.get(usize::try_from(value).ok()?)?;
     (f != NONE).then_some(f)
 }
@@ -625,9 +449,9 @@ fn const_value(expr: &wasmparser::ConstExpr) -> Option<u64> {
 /// The active segments of memory 0, by address, to tell whether a value
 /// points into data.
 #[derive(Debug)]
-struct Memory {
+pub(super) struct Memory {
     /// (start, end, segment index), sorted by start, empty ones left out.
-    ranges: Vec<(u64, u64, u32)>,
+    pub ranges: Vec<(u64, u64, u32)>,
     low: u64,
     high: u64,
 }
@@ -662,6 +486,17 @@ impl Memory {
         }
     }
 
+    /// `address` as an offset from the first data byte, if data holds it:
+    /// within 4 GiB (`Collector::data` checks).
+    pub fn offset(&self, address: u64) -> Option<u32> {
+        self.contains(address).then(|| (address - self.low) as u32)
+    }
+
+    /// A segment's end (one past its last byte) as such an offset.
+    pub fn end_offset(&self, end: u64) -> Option<u32> {
+        u32::try_from(end.checked_sub(self.low)?).ok()
+    }
+
     fn contains(&self, address: u64) -> bool {
         if address < self.low || address >= self.high {
             return false;
@@ -684,13 +519,18 @@ impl Memory {
 }
 
 /// Whether the word at `at` is the size or alignment of a vtable starting
-/// at `start`: `[drop slot or 0, size, align, methods…]`, with `align` a
-/// power of two and `size` a multiple of it.
-fn vtable_header_word(near_slots: &[(u64, u64)], slots: &[u32], start: u64, at: u64) -> bool {
+/// at `start` (data offsets): `[drop slot or 0, size, align, methods…]`,
+/// with `align` a power of two and `size` a multiple of it.
+pub(super) fn vtable_header_word(
+    near_slots: &[(u32, u32)],
+    slots: &[u32],
+    start: u32,
+    at: u32,
+) -> bool {
     if Some(at) != start.checked_add(4) && Some(at) != start.checked_add(8) {
         return false;
     }
-    let word = |a: Option<u64>| {
+    let word = |a: Option<u32>| {
         let a = a?;
         near_slots
             .binary_search_by_key(&a, |w| w.0)
@@ -704,7 +544,7 @@ fn vtable_header_word(near_slots: &[(u64, u64)], slots: &[u32], start: u64, at: 
     ) else {
         return false;
     };
-    (drop == 0 || slot_function(slots, drop).is_some())
+    (drop == 0 || slot_function(slots, u64::from(drop)).is_some())
         && align.is_power_of_two()
         && size % align == 0
 }
@@ -712,12 +552,11 @@ fn vtable_header_word(near_slots: &[(u64, u64)], slots: &[u32], start: u64, at: 
 /// The references one body makes, appended to `out`.
 fn scan_body(
     mut reader: OperatorsReader,
-    from: u32,
     memory: &Memory,
     slots: &[u32],
     memory64: bool,
     see_through: bool,
-    out: &mut Vec<(u32, Ref)>,
+    out: &mut Vec<Ref>,
 ) -> Result<()> {
     // A constant that may be a slot, judged by the instruction after it.
     let mut pending: Option<u32> = None;
@@ -725,41 +564,77 @@ fn scan_body(
         let op = reader.read()?;
         if let Some(slot) = pending.take() {
             if let Some(strong) = slot_evidence(&op) {
-                out.push((from, Ref::Slot { slot, strong }));
+                out.push(Ref::Slot { slot, strong });
             }
         }
         match op {
             Operator::Call { function_index }
             | Operator::ReturnCall { function_index }
-            | Operator::RefFunc { function_index } => {
-                out.push((from, Ref::Function(function_index)))
-            }
+            | Operator::RefFunc { function_index } => out.push(Ref::Function(function_index)),
             Operator::I32Const { value } => {
                 let value = u64::from(value as u32);
-                if memory.contains(value) {
-                    out.push((from, Ref::Address(value)));
+                if let Some(offset) = memory.offset(value) {
+                    out.push(Ref::Address(offset));
                 } else if see_through && slot_function(slots, value).is_some() {
                     pending = Some(value as u32);
                 }
             }
             Operator::I64Const { value } if memory64 => {
-                if memory.contains(value as u64) {
-                    out.push((from, Ref::Address(value as u64)));
+                if let Some(offset) = memory.offset(value as u64) {
+                    out.push(Ref::Address(offset));
                 }
             }
             Operator::MemoryInit { data_index, .. } | Operator::DataDrop { data_index } => {
-                out.push((from, Ref::Segment(data_index)))
+                out.push(Ref::Segment(data_index))
             }
             _ => {
-                if let Some(offset) = memarg_offset(&op) {
-                    if offset != 0 && memory.contains(offset) {
-                        out.push((from, Ref::Address(offset)));
+                if let Some(offset) = memarg_offset(&op).filter(|&o| o != 0) {
+                    if let Some(offset) = memory.offset(offset) {
+                        out.push(Ref::Address(offset));
                     }
                 }
             }
         }
     }
     Ok(())
+}
+
+/// Drops the repeats among `refs[start..]` (one body's), keeping the first
+/// of each where it stands: a repeated edge changes no figure, and a body
+/// names the same callee or string many times.
+fn drop_repeats(
+    refs: &mut Vec<Ref>,
+    start: usize,
+    sorted: &mut Vec<(Ref, u32)>,
+    keep: &mut Vec<bool>,
+) {
+    let len = refs.len() - start;
+    if len < 2 {
+        return;
+    }
+    sorted.clear();
+    sorted.extend(
+        refs[start..]
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| (r, i as u32)),
+    );
+    sorted.sort_unstable();
+    keep.clear();
+    keep.resize(len, false);
+    for (k, &(r, i)) in sorted.iter().enumerate() {
+        if k == 0 || sorted[k - 1].0 != r {
+            keep[i as usize] = true;
+        }
+    }
+    let mut w = start;
+    for i in 0..len {
+        if keep[i] {
+            refs[w] = refs[start + i];
+            w += 1;
+        }
+    }
+    refs.truncate(w);
 }
 
 /// For a constant equal to a table slot, what the next instruction says:
