@@ -195,8 +195,8 @@ pub fn retained_functions_table(named: &Named, d: &Dominators, rows: usize) -> S
                 human_bytes(g.bytes[n as usize]),
                 human_bytes(d.retained[n as usize]),
                 percent(d.retained[n as usize], total),
-                truncate(named.crates[n as usize].as_str(), 24),
-                named.names[n as usize].clone(),
+                truncate(named.krate(n), 24),
+                named.name(n).into_owned(),
             ]
         })
         .collect();

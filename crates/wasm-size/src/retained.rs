@@ -3,6 +3,7 @@
 //! a pattern names, and what no root reaches. `bloat --retained`, `--why`,
 //! `--garbage` and the gate's "kept by" lines are made here.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -13,14 +14,18 @@ use crate::callgraph::{path_to, Dominators, Graph, Node, SUPER_ROOT, UNREACHED};
 /// What the table node is called.
 pub const TABLE: &str = "[table]";
 
-/// A graph whose nodes have names and crates.
+/// A graph whose nodes have names and crates. Only functions keep a name
+/// string; a data object's is made when asked for, and crates are
+/// indices: a 33 MB module has over a hundred thousand data objects.
 #[derive(Debug)]
 pub struct Named {
     pub graph: Graph,
-    /// Per node: its name (demangled), and its crate (`[data]` for data,
-    /// imports and the table `[unknown]`).
-    pub names: Vec<String>,
-    pub crates: Vec<CrateName>,
+    /// Each function's name (demangled; imports' `module.field`), by index.
+    names: Vec<String>,
+    /// Each node's crate, as an index into `crate_names`: `[data]` for
+    /// data, `[unknown]` for imports and the table.
+    crate_of: Vec<u32>,
+    crate_names: Vec<String>,
 }
 
 impl Named {
@@ -28,30 +33,56 @@ impl Named {
     pub fn new(graph: Graph, a: &Attribution) -> Self {
         let by_index: HashMap<u32, &FunctionSize> =
             a.indices.iter().copied().zip(a.functions.iter()).collect();
-        let mut names = Vec::with_capacity(graph.len());
-        let mut crates = Vec::with_capacity(graph.len());
-        for id in 0..graph.len() as u32 {
-            let (name, krate) = match graph.node(id) {
-                Node::Function(i) if i < graph.imports => {
-                    (graph.import_names[i as usize].clone(), CrateName::Unknown)
+        let (unknown, data) = (0, 1);
+        let (unknown_name, data_name) = (CrateName::Unknown.as_str(), CrateName::Data.as_str());
+        let mut crate_names = vec![unknown_name.to_owned(), data_name.to_owned()];
+        let mut ids: HashMap<&str, u32> =
+            HashMap::from([(unknown_name, unknown), (data_name, data)]);
+        let mut names = Vec::with_capacity(graph.functions as usize);
+        let mut crate_of = Vec::with_capacity(graph.len());
+        for i in 0..graph.functions {
+            let (name, krate) = match by_index.get(&i) {
+                _ if i < graph.imports => (graph.import_names[i as usize].clone(), unknown),
+                Some(f) => {
+                    let next = crate_names.len() as u32;
+                    let id = *ids.entry(f.krate.as_str()).or_insert_with(|| {
+                        crate_names.push(f.krate.as_str().to_owned());
+                        next
+                    });
+                    (f.name.clone(), id)
                 }
-                Node::Function(i) => match by_index.get(&i) {
-                    Some(f) => (f.name.clone(), f.krate.clone()),
-                    None => (format!("func[{i}]"), CrateName::Unknown),
-                },
-                Node::Data { segment, offset } => {
-                    (graph.data_name(segment, offset), CrateName::Data)
-                }
-                Node::Table => (TABLE.to_owned(), CrateName::Unknown),
+                None => (format!("func[{i}]"), unknown),
             };
             names.push(name);
-            crates.push(krate);
+            crate_of.push(krate);
+        }
+        for id in graph.functions..graph.len() as u32 {
+            crate_of.push(match graph.node(id) {
+                Node::Table => unknown,
+                _ => data,
+            });
         }
         Self {
             graph,
             names,
-            crates,
+            crate_of,
+            crate_names,
         }
+    }
+
+    /// Node `n`'s name: a function's, a data object's (its segment's name
+    /// or `data[i]`, `+offset` inside it), or the table's.
+    pub fn name(&self, n: u32) -> Cow<'_, str> {
+        match self.graph.node(n) {
+            Node::Function(i) => Cow::Borrowed(&self.names[i as usize]),
+            Node::Data { segment, offset } => Cow::Owned(self.graph.data_name(segment, offset)),
+            Node::Table => Cow::Borrowed(TABLE),
+        }
+    }
+
+    /// Node `n`'s crate.
+    pub fn krate(&self, n: u32) -> &str {
+        &self.crate_names[self.crate_of[n as usize] as usize]
     }
 
     /// Bytes the module would lose without each crate's functions (and,
@@ -69,26 +100,22 @@ impl Named {
     }
 
     fn retained_of_crates(&self, wanted: impl Fn(&str) -> bool) -> BTreeMap<String, u64> {
-        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
-        for (id, c) in self.crates.iter().enumerate() {
-            if Some(id as u32) == self.graph.table || !wanted(c) {
-                continue;
-            }
-            let next = ids.len() as u32;
-            ids.entry(c.as_str()).or_insert(next);
-        }
-        let group: Vec<u32> = self
-            .crates
-            .iter()
-            .enumerate()
-            .map(|(id, c)| match Some(id as u32) == self.graph.table {
-                true => u32::MAX,
-                false => ids.get(c.as_str()).copied().unwrap_or(u32::MAX),
+        // Crates of some node but the table's, by `crate_names` index.
+        let mut present = vec![false; self.crate_names.len()];
+        let group: Vec<u32> = (0..self.graph.len() as u32)
+            .map(|n| {
+                let c = self.crate_of[n as usize];
+                if Some(n) == self.graph.table || !wanted(&self.crate_names[c as usize]) {
+                    return u32::MAX;
+                }
+                present[c as usize] = true;
+                c
             })
             .collect();
-        let lost = self.graph.group_retained(&group, ids.len());
-        ids.into_iter()
-            .map(|(name, g)| (name.to_owned(), lost[g as usize]))
+        let lost = self.graph.group_retained(&group, self.crate_names.len());
+        (0..self.crate_names.len())
+            .filter(|&c| present[c])
+            .map(|c| (self.crate_names[c].clone(), lost[c]))
             .collect()
     }
 }
@@ -220,13 +247,7 @@ pub fn why(named: &Named, pattern: &str, limit: usize) -> Why {
     let g = &named.graph;
     let parents = g.shortest_paths();
     let mut found: Vec<(usize, u64, u32)> = (0..g.functions)
-        .filter(|&n| {
-            matches(
-                &pattern,
-                &named.names[n as usize],
-                named.crates[n as usize].as_str(),
-            )
-        })
+        .filter(|&n| matches(&pattern, &named.name(n), named.krate(n)))
         .map(|n| {
             let depth = depth(&parents, n);
             (depth, g.bytes[n as usize], n)
@@ -240,12 +261,9 @@ pub fn why(named: &Named, pattern: &str, limit: usize) -> Why {
         .map(|(_, bytes, n)| {
             let path = path_to(&parents, n);
             WhyPath {
-                target: named.names[n as usize].clone(),
+                target: named.name(n).into_owned(),
                 bytes,
-                path: path
-                    .iter()
-                    .map(|&p| named.names[p as usize].clone())
-                    .collect(),
+                path: path.iter().map(|&p| named.name(p).into_owned()).collect(),
                 step_bytes: path.iter().map(|&p| g.bytes[p as usize]).collect(),
             }
         })
@@ -277,7 +295,7 @@ pub fn closest(named: &Named, pattern: &str, count: usize) -> Vec<String> {
     let pattern: Vec<char> = pattern.to_lowercase().chars().take(64).collect();
     let mut candidates: Vec<&str> = Vec::new();
     for n in 0..named.graph.functions as usize {
-        candidates.push(named.crates[n].as_str());
+        candidates.push(named.krate(n as u32));
         let name = &named.names[n];
         let last = name.rsplit("::").next().unwrap_or(name);
         candidates.push(last);
@@ -331,8 +349,8 @@ pub fn garbage(named: &Named) -> Vec<Garbage> {
     let mut out: Vec<Garbage> = (0..g.len())
         .filter(|&n| !reached[n] && g.bytes[n] > 0)
         .map(|n| Garbage {
-            name: named.names[n].clone(),
-            krate: named.crates[n].clone(),
+            name: named.name(n as u32).into_owned(),
+            krate: named.krate(n as u32).into(),
             bytes: g.bytes[n],
         })
         .collect();
@@ -366,7 +384,7 @@ pub fn kept_by(named: &Named, functions: &[&str]) -> KeptBy {
             path.pop();
             by_function.insert(name.to_owned(), path);
         }
-        let krate = named.crates[n as usize].as_str();
+        let krate = named.krate(n);
         let e = nearest.entry(krate).or_insert((d, n));
         if d < e.0 {
             *e = (d, n);
@@ -379,7 +397,7 @@ pub fn kept_by(named: &Named, functions: &[&str]) -> KeptBy {
             // Up to the first node outside the crate.
             let keep = path
                 .iter()
-                .rposition(|&p| named.crates[p as usize] != krate)
+                .rposition(|&p| named.krate(p) != krate)
                 .map_or(0, |i| i + 1);
             (krate.to_owned(), names_of(named, &path[..keep]))
         })
@@ -391,9 +409,7 @@ pub fn kept_by(named: &Named, functions: &[&str]) -> KeptBy {
 }
 
 fn names_of(named: &Named, path: &[u32]) -> Vec<String> {
-    path.iter()
-        .map(|&p| named.names[p as usize].clone())
-        .collect()
+    path.iter().map(|&p| named.name(p).into_owned()).collect()
 }
 
 /// A path as one line, target first: `regex ← wasm_demo::main ← _start`.
