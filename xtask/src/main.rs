@@ -83,6 +83,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         // Answered while `cargo metadata` runs.
         ops::env::provenance::ask_rustc_version(&sh);
     }
+    if let Command::Bloat(args) = &cli.command {
+        if bloat::reads_a_file_alone(args) {
+            return bloat::run_on_file(&sh, args);
+        }
+    }
     let ws = Workspace::load()?;
     cache::configure(&sh, &ws, cli.cache)?;
     let sh = &sh;

@@ -87,6 +87,26 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
         Some(file) => Subject::File(file.clone()),
         None => release_build(sh, ws, args.package.as_deref())?,
     };
+    report(sh, Some(ws), &subject, args)
+}
+
+/// Whether `args` ask about a file alone, which needs no workspace (no
+/// build, no treemap page to keep off our own files): `main` then runs
+/// [`run_on_file`] without reading the workspace through `cargo metadata`,
+/// which would cost more than the analysis of a small module.
+pub fn reads_a_file_alone(args: &Args) -> bool {
+    args.file.is_some() && args.html.is_none() && args.screenshot.is_none()
+}
+
+/// `bloat FILE` without `--html`: no workspace.
+pub fn run_on_file(sh: &Shell, args: &Args) -> Result<Outcome> {
+    let file = args.file.clone().context("no file to attribute")?;
+    report(sh, None, &Subject::File(file), args)
+}
+
+/// Analyses `subject`'s file and prints what `args` ask for; `ws` is only
+/// needed for `--html`.
+fn report(sh: &Shell, ws: Option<&Workspace>, subject: &Subject, args: &Args) -> Result<Outcome> {
     let path = subject.path();
     let cannot_read = || {
         format!(
@@ -116,10 +136,11 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     let named = graph.map(|graph| Named::new(graph, &attribution));
     if let Some(html) = &args.html {
         let screenshot = args.screenshot.as_deref();
+        let ws = ws.context("--html needs the workspace")?;
         write_treemap(
             sh,
             ws,
-            &subject,
+            subject,
             &attribution,
             named.as_ref(),
             html,
