@@ -108,11 +108,10 @@ fn payloads<R: Read + Seek>(
     loop {
         let (consumed, skip, end) = match parser.parse(&buf, eof)? {
             Chunk::NeedMoreData(hint) => {
-                let want = hint.clamp(1, READ_AT_MOST) as usize;
-                let len = buf.len();
-                buf.resize(len + want, 0);
-                let n = input.read(&mut buf[len..])?;
-                buf.truncate(len + n);
+                // Appended as read, never zero-filled first: the sections
+                // read here are megabytes.
+                let want = hint.clamp(1, READ_AT_MOST);
+                let n = input.by_ref().take(want).read_to_end(&mut buf)?;
                 eof = n == 0;
                 continue;
             }
@@ -168,10 +167,11 @@ fn bodies(input: &mut impl Read, code: &Code, sink: &mut impl Sink) -> Result<()
         }
         left -= whole;
         at += prefix;
-        body.resize(len as usize, 0);
-        input
-            .read_exact(&mut body)
-            .with_context(|| format!("the file ends inside the function body at {at:#x}"))?;
+        body.clear();
+        let read = input.by_ref().take(u64::from(len)).read_to_end(&mut body)?;
+        if read != len as usize {
+            bail!("the file ends inside the function body at {at:#x}");
+        }
         sink.body(&FunctionBody::new(BinaryReader::new(&body, at as usize)))?;
         at += u64::from(len);
         if body.capacity() > KEEP_AT_MOST {
