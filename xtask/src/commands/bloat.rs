@@ -10,13 +10,12 @@ use anyhow::{Context, Result};
 use xshell::Shell;
 
 use super::Outcome;
-use crate::ops::build::artifacts;
 use crate::ops::env::workspace::Workspace;
-use crate::ops::measure::bloat::{release_build, write_treemap, Subject};
+use crate::ops::measure::bloat::{release_build, warn_stripped, write_treemap, Subject};
 use crate::ops::reports;
 use crate::util::files::check_output;
 use wasm_size::analyse::{analyse, Analysed};
-use wasm_size::attribution::{Attribution, CrateName};
+use wasm_size::attribution::Attribution;
 use wasm_size::bloat_text::{
     crates_table, data_table, functions_table, garbage_table, monos_table, retained_crates_table,
     retained_functions_table, table_note, why_text, Bounded,
@@ -179,26 +178,6 @@ fn row_limit(rows: usize) -> usize {
     } else {
         rows
     }
-}
-
-/// A stripped module's functions are `func[i]`: says so, and which file
-/// would have names.
-fn warn_stripped(path: &std::path::Path) {
-    let twin = artifacts::names_path(path);
-    let fix = if path.to_string_lossy().ends_with(".opt.wasm") && twin.is_file() {
-        format!(
-            "attribute {} instead (same code, names kept)",
-            twin.display()
-        )
-    } else {
-        "attribute a build that keeps the name section".to_owned()
-    };
-    eprintln!(
-        "warning: {} is stripped (no function names): functions are shown as func[i] \
-         in {}; {fix}",
-        path.display(),
-        CrateName::Unknown
-    );
 }
 
 /// `--retained`, `--why` and `--garbage`: the views of the call graph.

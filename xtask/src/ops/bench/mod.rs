@@ -9,6 +9,7 @@
 //! - `runtime`: bench-runtime, the workloads natively and as wasm;
 //! - `copy`: the copy of the workspace they build in, and its edits.
 
+pub mod bloat;
 pub mod build_times;
 pub mod compiler_cache;
 pub mod copy;

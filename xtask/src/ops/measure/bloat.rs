@@ -17,7 +17,7 @@ use crate::ops::build::{self, artifacts};
 use crate::ops::env::workspace::Workspace;
 use crate::ops::measure::treemap;
 use wasm_size::artifact::Profile;
-use wasm_size::attribution::Attribution;
+use wasm_size::attribution::{Attribution, CrateName};
 use wasm_size::retained::{with_retained, Named};
 use wasm_size::scan::{self, Sections};
 use wasm_size::table::human_bytes;
@@ -168,4 +168,24 @@ pub fn write_treemap(
         );
     }
     Ok(())
+}
+
+/// A stripped module's functions are `func[i]`: says so, and which file
+/// would have names.
+pub fn warn_stripped(path: &std::path::Path) {
+    let twin = artifacts::names_path(path);
+    let fix = if path.to_string_lossy().ends_with(".opt.wasm") && twin.is_file() {
+        format!(
+            "attribute {} instead (same code, names kept)",
+            twin.display()
+        )
+    } else {
+        "attribute a build that keeps the name section".to_owned()
+    };
+    eprintln!(
+        "warning: {} is stripped (no function names): functions are shown as func[i] \
+         in {}; {fix}",
+        path.display(),
+        CrateName::Unknown
+    );
 }

@@ -1,0 +1,366 @@
+//! bench-bloat's measurement: time and peak memory of `bloat`, `bloat
+//! --retained` (and `--json`), `--why` and `--garbage`, beside twiggy's
+//! `dominators`, `paths` and `garbage` when twiggy is installed, on the
+//! same files in the same run: a large generated module
+//! (`size::synthetic::large`: by default ~33 MB and 26,104 functions, a
+//! third of them trait methods behind vtables) and real ones, large Rust
+//! projects' published web builds (`ops::bench_modules`, fetched with
+//! `npm pack` into the target dir; without them, one line says so and the
+//! generated module is benchmarked alone). Each figure is the median of
+//! `--runs` runs of a child process, measured by GNU time
+//! (`/usr/bin/time`). Writes `reports/bloat-bench.{md,json}`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::Serialize;
+use xshell::{cmd, Shell};
+
+use crate::ops::bench::modules::{fetch, why_target, PINNED};
+use crate::ops::bench::report::Conditions;
+use crate::ops::env::workspace::Workspace;
+use crate::util::files::write_atomic;
+use crate::util::stats::Summary;
+use wasm_size::synthetic::large;
+use wasm_size::table::{human_bytes, Table};
+
+/// What to benchmark: the generated module's shape, how many runs, and
+/// whether the real modules are fetched too.
+pub struct Options {
+    pub functions: u32,
+    pub body_bytes: usize,
+    pub runs: usize,
+    pub generated_only: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    tool: String,
+    command: String,
+    seconds: f64,
+    peak_rss_bytes: u64,
+    /// Which of `modules` it ran on.
+    module: String,
+    /// Stopped after `TWIGGY_LIMIT_SECONDS` (twiggy's `paths` can walk
+    /// paths for minutes); `seconds` is then that limit.
+    timed_out: bool,
+}
+
+/// One benchmarked file.
+#[derive(Debug, Serialize)]
+struct Module {
+    name: String,
+    /// `generated`, or the npm package and version it comes from.
+    source: String,
+    bytes: u64,
+    functions: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    /// Where, when and how (rustc, commit, date, cores, load, the command).
+    #[serde(flatten)]
+    pub conditions: Conditions,
+    /// The generated module's size and functions.
+    module_bytes: u64,
+    functions: u32,
+    runs: usize,
+    rows: Vec<Row>,
+    modules: Vec<Module>,
+}
+
+/// A file to run the commands on, and the function `--why` asks about.
+struct Subject {
+    module: Module,
+    file: PathBuf,
+    /// As `bloat` and as twiggy name it.
+    target: String,
+    twiggy_target: String,
+}
+
+const TIME: &str = "/usr/bin/time";
+const TWIGGY: &str = "twiggy 0.8";
+/// How long a twiggy run may take before it is stopped and reported as
+/// timed out; not run again then.
+const TWIGGY_LIMIT_SECONDS: u32 = 60;
+
+/// Runs every case on every module, each `runs` times under GNU time.
+pub fn measure(sh: &Shell, ws: &Workspace, args: &Options) -> Result<BenchReport> {
+    ensure!(args.runs > 0, "--runs takes a positive number");
+    if !Path::new(TIME).is_file() {
+        bail!("{TIME} is missing; install GNU time (Debian: apt-get install time)");
+    }
+    let work = ws.target_dir.join("bench-bloat");
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let mut subjects = vec![generated(&work, args)?];
+    if !args.generated_only {
+        subjects.extend(real(sh, &work.join("modules")));
+    }
+    let twiggy = sh
+        .cmd("twiggy")
+        .arg("--version")
+        .ignore_stdout()
+        .ignore_stderr()
+        .quiet()
+        .run()
+        .is_ok();
+    if !twiggy {
+        eprintln!("note: twiggy is not installed (`cargo install twiggy`), so it is not compared");
+    }
+    let exe = std::env::current_exe().context("cannot find the running xtask")?;
+    // Read when the measurement starts: the date and load of the benchmark.
+    let conditions = Conditions::now(sh, ws);
+    let mut rows = Vec::new();
+    for s in &subjects {
+        for (tool, command, argv) in cases(&exe, s, twiggy) {
+            let limit = (tool == TWIGGY).then_some(TWIGGY_LIMIT_SECONDS);
+            let (mut seconds, mut rss, mut timed_out) = (Vec::new(), Vec::new(), false);
+            for run in 1..=args.runs {
+                eprintln!("[{run}/{}] {}: {tool} {command}", args.runs, s.module.name);
+                let Some((t, r)) = timed(sh, &argv, limit)? else {
+                    eprintln!("  stopped after {TWIGGY_LIMIT_SECONDS} s; not run again");
+                    (seconds, rss, timed_out) =
+                        (vec![f64::from(TWIGGY_LIMIT_SECONDS)], vec![0.0], true);
+                    break;
+                };
+                seconds.push(t);
+                rss.push(r as f64);
+            }
+            rows.push(Row {
+                tool: tool.into(),
+                command,
+                seconds: Summary::of(&seconds).median,
+                peak_rss_bytes: Summary::of(&rss).median as u64,
+                module: s.module.name.clone(),
+                timed_out,
+            });
+        }
+    }
+    let generated = &subjects[0].module;
+    Ok(BenchReport {
+        conditions,
+        module_bytes: generated.bytes,
+        functions: generated.functions,
+        runs: args.runs,
+        rows,
+        modules: subjects.into_iter().map(|s| s.module).collect(),
+    })
+}
+
+/// The generated module, written to `work`.
+fn generated(work: &Path, args: &Options) -> Result<Subject> {
+    let l = large(args.functions, args.body_bytes);
+    let wasm = l.module.encode();
+    let file = work.join("large.wasm");
+    write_atomic(&file, &wasm)?;
+    let target = l.module.functions[*l.chain.last().unwrap_or(&0) as usize]
+        .name
+        .clone();
+    Ok(Subject {
+        module: Module {
+            name: "generated".into(),
+            source: "generated".into(),
+            bytes: wasm.len() as u64,
+            functions: args.functions,
+        },
+        file,
+        twiggy_target: target.clone(),
+        target,
+    })
+}
+
+/// The pinned real modules that could be had; for the others, one line.
+fn real(sh: &Shell, dir: &Path) -> Vec<Subject> {
+    let mut out = Vec::new();
+    for p in &PINNED {
+        let got = fetch(sh, dir, p).and_then(|file| {
+            let t = why_target(&file)?;
+            let bytes = std::fs::metadata(&file)?.len();
+            Ok((file, t, bytes))
+        });
+        match got {
+            Ok((file, t, bytes)) => out.push(Subject {
+                module: Module {
+                    name: p.name.into(),
+                    source: p.spec(),
+                    bytes,
+                    functions: t.functions,
+                },
+                file,
+                target: t.ours,
+                twiggy_target: t.twiggy,
+            }),
+            Err(e) => eprintln!(
+                "note: no real module {} ({e:#}); the bench goes on without it",
+                p.spec()
+            ),
+        }
+    }
+    if out.is_empty() {
+        eprintln!("note: no real module could be had: only the generated module is benchmarked");
+    }
+    out
+}
+
+/// What to run on `s`: (tool, command as reported, argv).
+fn cases(exe: &Path, s: &Subject, twiggy: bool) -> Vec<(&'static str, String, Vec<String>)> {
+    let file = s.file.display().to_string();
+    let xtask = |what: &[&str]| -> Vec<String> {
+        let mut v = vec![exe.display().to_string(), "bloat".into(), file.clone()];
+        v.extend(what.iter().map(|s| s.to_string()));
+        v
+    };
+    let mut cases = vec![
+        ("xtask", "bloat".into(), xtask(&[])),
+        ("xtask", "bloat --retained".into(), xtask(&["--retained"])),
+        (
+            "xtask",
+            "bloat --retained --json".into(),
+            xtask(&["--retained", "--json"]),
+        ),
+        (
+            "xtask",
+            format!("bloat --why {}", s.target),
+            xtask(&["--why", &s.target]),
+        ),
+        ("xtask", "bloat --garbage".into(), xtask(&["--garbage"])),
+    ];
+    if twiggy {
+        let twiggy = |what: &[&str]| -> Vec<String> {
+            let mut v = vec!["twiggy".to_owned(), what[0].into(), file.clone()];
+            v.extend(what[1..].iter().map(|s| s.to_string()));
+            v
+        };
+        cases.push((TWIGGY, "dominators".into(), twiggy(&["dominators"])));
+        cases.push((
+            TWIGGY,
+            format!("paths {}", s.twiggy_target),
+            twiggy(&["paths", &s.twiggy_target]),
+        ));
+        cases.push((TWIGGY, "garbage".into(), twiggy(&["garbage"])));
+    }
+    cases
+}
+
+/// Ours against twiggy's on each module: (ours, twiggy's) commands, by
+/// how they start.
+const PAIRS: [(&str, &str); 3] = [
+    ("bloat --retained", "dominators"),
+    ("bloat --why", "paths"),
+    ("bloat --garbage", "garbage"),
+];
+
+/// The tables, `reports/bloat-bench.{md,json}`, and what is printed.
+/// The report as text for the terminal and as Markdown.
+pub fn text_and_markdown(report: &BenchReport) -> (String, String) {
+    let mut t = Table::new(["module", "tool", "command", "seconds", "peak RSS"]);
+    for r in &report.rows {
+        t.row([
+            r.module.clone(),
+            r.tool.clone(),
+            r.command.clone(),
+            match r.timed_out {
+                true => format!("> {TWIGGY_LIMIT_SECONDS}"),
+                false => format!("{:.2}", r.seconds),
+            },
+            match r.timed_out {
+                true => "-".to_owned(),
+                false => human_bytes(r.peak_rss_bytes),
+            },
+        ]);
+    }
+    let versus = versus(report);
+    let mut head = String::new();
+    for m in &report.modules {
+        head.push_str(&format!(
+            "- {}: {} ({} bytes), {} functions, {}\n",
+            m.name,
+            human_bytes(m.bytes),
+            m.bytes,
+            m.functions,
+            m.source
+        ));
+    }
+    head.push_str(&format!(
+        "\nMedian of {} runs, GNU time; peak RSS is the process's maximum resident set.\n",
+        report.runs
+    ));
+    let mut md = format!(
+        "# bloat on large modules\n\nWritten by `cargo xtask bench-bloat`.\n\n{head}\n{}",
+        t.render_markdown()
+    );
+    let mut text = format!("{head}{}", t.render());
+    if let Some(v) = &versus {
+        md.push_str(&format!(
+            "\nOurs against twiggy's on the same file (ratio: ours / twiggy's):\n\n{}",
+            v.render_markdown()
+        ));
+        text.push_str(&format!("\nours / twiggy's:\n{}", v.render()));
+    }
+    md.push_str(&format!("\n{}", report.conditions.markdown()));
+    (text, md)
+}
+
+/// Per module and pair of [`PAIRS`], ours over twiggy's time and memory;
+/// `None` without twiggy's rows.
+fn versus(report: &BenchReport) -> Option<Table> {
+    let mut t = Table::new(["module", "ours", "twiggy", "time", "peak RSS"]);
+    let mut any = false;
+    for m in &report.modules {
+        let find = |tool: &str, command: &str| {
+            report.rows.iter().find(|r| {
+                r.module == m.name
+                    && r.tool == tool
+                    && (r.command == command || r.command.starts_with(&format!("{command} ")))
+            })
+        };
+        for (ours, theirs) in PAIRS {
+            let (Some(a), Some(b)) = (find("xtask", ours), find(TWIGGY, theirs)) else {
+                continue;
+            };
+            any = true;
+            let ratio = |x: f64, y: f64| format!("{:.2}", x / y.max(f64::MIN_POSITIVE));
+            let (time, rss) = match b.timed_out {
+                // Stopped at the limit: ours is at most this share of it.
+                true => (format!("< {}", ratio(a.seconds, b.seconds)), "-".into()),
+                false => (
+                    ratio(a.seconds, b.seconds),
+                    ratio(a.peak_rss_bytes as f64, b.peak_rss_bytes as f64),
+                ),
+            };
+            t.row([m.name.clone(), ours.into(), theirs.into(), time, rss]);
+        }
+    }
+    any.then_some(t)
+}
+
+/// Runs `argv` under GNU time, its output dropped: (seconds, peak RSS
+/// bytes); `None` when stopped at `limit` seconds.
+fn timed(sh: &Shell, argv: &[String], limit: Option<u32>) -> Result<Option<(f64, u64)>> {
+    let mut full: Vec<String> = Vec::new();
+    if let Some(limit) = limit {
+        full.extend(["timeout".to_owned(), limit.to_string()]);
+    }
+    full.extend(argv.iter().cloned());
+    let out = cmd!(sh, "{TIME} -f 'TIME %e %M' {full...}")
+        .ignore_stdout()
+        .quiet()
+        .ignore_status()
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if limit.is_some() && out.status.code() == Some(124) {
+        return Ok(None);
+    }
+    if !out.status.success() {
+        bail!("`{}` failed: {}", argv.join(" "), stderr.trim());
+    }
+    let line = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("TIME "))
+        .with_context(|| format!("no figures from {TIME} in: {stderr}"))?;
+    let (s, kib) = line
+        .split_once(' ')
+        .with_context(|| format!("cannot read `{line}`"))?;
+    Ok(Some((s.trim().parse()?, kib.trim().parse::<u64>()? * 1024)))
+}
