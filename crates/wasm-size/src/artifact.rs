@@ -39,11 +39,16 @@ impl Profile {
     }
 }
 
+/// `js` is a browser package's ES module, the glue its page imports;
+/// `browser` is what a browser downloads of it, its `.wasm` and its `.js`
+/// together (no file of its own: the sum of the two).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Rlib,
     Wasm,
+    Js,
+    Browser,
 }
 
 /// `raw` is what cargo wrote; `opt` is the shipped file after wasm-opt -Oz.
@@ -79,7 +84,7 @@ macro_rules! named_as_serde {
 
 named_as_serde! {
     Profile: Debug => "debug", Release => "release", ReleaseStableStd => "release-stable-std";
-    Kind: Rlib => "rlib", Wasm => "wasm";
+    Kind: Rlib => "rlib", Wasm => "wasm", Js => "js", Browser => "browser";
     Stage: Raw => "raw", Opt => "opt";
 }
 
@@ -149,8 +154,8 @@ impl fmt::Display for ArtifactId {
 }
 
 /// The form an id takes, for errors.
-const FORM: &str = "expected package/kind/profile/stage: kind rlib or wasm, profile debug, \
-                    release or release-stable-std, stage raw or opt (e.g. \
+const FORM: &str = "expected package/kind/profile/stage: kind rlib, wasm, js or browser, \
+                    profile debug, release or release-stable-std, stage raw or opt (e.g. \
                     wasm-demo/wasm/release/opt)";
 
 impl FromStr for ArtifactId {
@@ -217,6 +222,8 @@ mod tests {
             "wasm-demo/wasm/release/opt",
             "cortex-core/rlib/debug/raw",
             "wasm-demo/wasm/release-stable-std/opt",
+            "web-demo/js/release/opt",
+            "web-demo/browser/release/opt",
         ] {
             let id: ArtifactId = text.parse().unwrap();
             assert_eq!(id.to_string(), text);

@@ -268,7 +268,8 @@ mod tests {
     #[test]
     fn a_shard_that_lost_or_gained_a_package_is_refused_naming_it() {
         let whole = whole();
-        let packages: Vec<String> = vec!["cortex-core".into(), "wasm-demo".into()];
+        let packages: Vec<String> =
+            vec!["cortex-core".into(), "wasm-demo".into(), "web-demo".into()];
         let shards: Vec<Report> = (1..=2)
             .map(|i| shard_of(&whole, Shard { index: i, count: 2 }))
             .collect();

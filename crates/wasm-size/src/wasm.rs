@@ -96,4 +96,33 @@ impl Sizes {
             sections,
         })
     }
+
+    /// What a browser downloads of files fetched one by one (a page's
+    /// `.wasm` and its `.js`): each compressed alone, so every figure is
+    /// the sum of the files' own; no sections.
+    pub fn fetched_together(files: &[&Sizes]) -> Self {
+        let sum = |of: fn(&Sizes) -> u64| files.iter().map(|s| of(s)).sum();
+        Self {
+            bytes: sum(|s| s.bytes),
+            gzip_bytes: sum(|s| s.gzip_bytes),
+            brotli_bytes: sum(|s| s.brotli_bytes),
+            sections: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_fetched_together_add_up_each_compressed_alone() {
+        let js = Sizes::of(b"export default function init() {}", false).unwrap();
+        let wasm = Sizes::of(b"\0asm\x01\0\0\0", true).unwrap();
+        let sum = Sizes::fetched_together(&[&wasm, &js]);
+        assert_eq!(sum.bytes, js.bytes + wasm.bytes);
+        assert_eq!(sum.gzip_bytes, js.gzip_bytes + wasm.gzip_bytes);
+        assert_eq!(sum.brotli_bytes, js.brotli_bytes + wasm.brotli_bytes);
+        assert_eq!(sum.sections, None);
+    }
 }

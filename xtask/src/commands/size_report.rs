@@ -127,7 +127,11 @@ pub fn run(sh: &Shell, ws: &Workspace, args: &Args) -> Result<Outcome> {
     }
     // Before measuring: a report path that is a directory, or a damaged
     // history, fails now, not after the build with half the reports new.
-    let packages: Vec<&str> = ws.wasm_packages().iter().map(|p| p.name.as_str()).collect();
+    let packages: Vec<&str> = ws
+        .built_packages()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
     reports::check_report_paths(&dir, &report_file_names(&packages))?;
     if args.no_build && merged.is_none() {
         conclude::check_no_build(sh, ws, args.record)?;

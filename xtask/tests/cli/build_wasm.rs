@@ -668,3 +668,39 @@ fn a_build_waits_for_the_xtask_holding_its_package_and_names_it() {
         .join("wasm32-wasip1/release/tiny-lock.opt.wasm")
         .is_file());
 }
+
+// ---- browser packages ----------------------------------------------------------
+
+/// web-demo, a browser package: its `.wasm` after bindings and -Oz, its
+/// `.js` importing that `.wasm` by name, and the two as what a browser
+/// downloads; a second run starts no cargo and generates nothing.
+#[test]
+#[ignore = "end to end: a release build of web-demo for wasm32-unknown-unknown"]
+fn a_browser_package_builds_its_pages_files_then_is_fresh() {
+    let build = || {
+        let mut cmd = xtask(&["build-wasm", "-p", "web-demo", "--release"]);
+        cmd.env("CARGO_TARGET_DIR", cargo_target_dir());
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    build();
+    let second = build();
+    assert!(second.contains("1 of 1 builds fresh"), "{second}");
+    assert!(!second.contains("cargo build -p"), "{second}");
+    assert!(!second.contains("wasm-bindgen --target web"), "{second}");
+    let pkg = cargo_target_dir().join("wasm/web-demo/wasm32-unknown-unknown/release/pkg");
+    for (kind, path) in [
+        ("wasm", pkg.join("web_demo_bg.wasm")),
+        ("js", pkg.join("web_demo.js")),
+        ("browser", pkg.clone()),
+    ] {
+        assert!(path.exists(), "{} is missing", path.display());
+        let row = format!("web-demo  {kind:<7}  release  opt");
+        assert!(second.contains(&row), "no {row:?} in\n{second}");
+    }
+    let js = std::fs::read_to_string(pkg.join("web_demo.js")).unwrap();
+    assert!(js.contains("web_demo_bg.wasm"), "{js}");
+    let wasm = std::fs::read(pkg.join("web_demo_bg.wasm")).unwrap();
+    assert_eq!(&wasm[..4], b"\0asm");
+}

@@ -10,6 +10,22 @@ use crate::ops::env::workspace::Workspace;
 use wasm_size::artifact::{ArtifactId, Kind, Profile, Stage};
 
 pub const WASM_TARGET: &str = "wasm32-wasip1";
+/// A browser package's target (`[package.metadata.cortex] browser = true`).
+pub const BROWSER_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Whether `package` is built for a page (`browser = true`).
+pub fn is_browser(package: &Package) -> bool {
+    package.metadata["cortex"]["browser"].as_bool() == Some(true)
+}
+
+/// The target `package` is built for.
+pub fn target_of(package: &Package) -> &'static str {
+    if is_browser(package) {
+        BROWSER_TARGET
+    } else {
+        WASM_TARGET
+    }
+}
 
 /// One file the wasm build produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,9 +102,30 @@ pub fn size_cache_dir(ws: &Workspace) -> PathBuf {
 
 /// Where cargo puts `profile` outputs for the wasm target.
 pub fn profile_dir(ws: &Workspace, package: &str, profile: Profile) -> PathBuf {
+    target_profile_dir(ws, package, WASM_TARGET, profile)
+}
+
+/// Where cargo puts `profile` outputs of `package` for its own target.
+pub fn package_profile_dir(ws: &Workspace, package: &Package, profile: Profile) -> PathBuf {
+    target_profile_dir(ws, &package.name, target_of(package), profile)
+}
+
+fn target_profile_dir(ws: &Workspace, package: &str, target: &str, profile: Profile) -> PathBuf {
     cargo_target_dir(ws, package, profile)
-        .join(WASM_TARGET)
+        .join(target)
         .join(profile.cargo_dir())
+}
+
+/// A browser package's bindings as generated, before -Oz, in its profile
+/// dir `dir`: `bindgen/<name>_bg.wasm` and `bindgen/<name>.js`.
+pub fn bindgen_dir(dir: &Path) -> PathBuf {
+    dir.join("bindgen")
+}
+
+/// What a page loads of a browser package built in `dir`: `pkg/`, with
+/// `<name>_bg.wasm` after -Oz and `<name>.js`, the files `www/` imports.
+pub fn pkg_dir(dir: &Path) -> PathBuf {
+    dir.join("pkg")
 }
 
 /// The shipped file beside a raw `.wasm`: `name.opt.wasm`.
@@ -114,8 +151,13 @@ pub fn names_path(raw_or_shipped: &Path) -> PathBuf {
 /// The artifacts a build of `package` in `profile` produces: its library's
 /// `.rlib`, each binary's `.wasm`, and for release builds (either std) also
 /// each `.opt.wasm`.
+///
+/// A browser package's (release only) are its library's `.rlib`, the
+/// cdylib's `.wasm` as cargo wrote it (raw), and in `pkg/` the page's
+/// files: `<name>_bg.wasm` after bindings and -Oz (wasm, opt), `<name>.js`
+/// (js, opt), and the two together, the dir itself (browser, opt).
 pub fn expected(ws: &Workspace, package: &Package, profile: Profile) -> Vec<Artifact> {
-    let dir = profile_dir(ws, &package.name, profile);
+    let dir = package_profile_dir(ws, package, profile);
     let artifact = |kind, stage, path| Artifact {
         package: package.name.to_string(),
         kind,
@@ -128,6 +170,26 @@ pub fn expected(ws: &Workspace, package: &Package, profile: Profile) -> Vec<Arti
         if target.kind.contains(&TargetKind::Lib) || target.kind.contains(&TargetKind::RLib) {
             let file = format!("lib{}.rlib", target.name.replace('-', "_"));
             out.push(artifact(Kind::Rlib, Stage::Raw, dir.join(file)));
+        }
+        if is_browser(package) && target.kind.contains(&TargetKind::CDyLib) {
+            let name = target.name.replace('-', "_");
+            out.push(artifact(
+                Kind::Wasm,
+                Stage::Raw,
+                dir.join(format!("{name}.wasm")),
+            ));
+            let pkg = pkg_dir(&dir);
+            out.push(artifact(
+                Kind::Wasm,
+                Stage::Opt,
+                pkg.join(format!("{name}_bg.wasm")),
+            ));
+            out.push(artifact(
+                Kind::Js,
+                Stage::Opt,
+                pkg.join(format!("{name}.js")),
+            ));
+            out.push(artifact(Kind::Browser, Stage::Opt, pkg));
         }
         if target.kind.contains(&TargetKind::Bin) {
             let raw = dir.join(format!("{}.wasm", target.name));
@@ -160,6 +222,40 @@ mod tests {
             profile_dir(&ws, "demo", Profile::Debug),
             Path::new("/t/wasm/demo/wasm32-wasip1/debug")
         );
+    }
+
+    #[test]
+    fn a_browser_package_ships_its_pages_files_from_pkg() {
+        let ws = crate::testing::workspace_at(Path::new("/w"), Path::new("/t"));
+        let package: Package = serde_json::from_value(serde_json::json!({
+            "name": "web-demo", "version": "0.1.0", "id": "web-demo 0.1.0",
+            "manifest_path": "/w/web-demo/Cargo.toml", "dependencies": [], "features": {},
+            "metadata": {"cortex": {"browser": true}}, "edition": "2021",
+            "targets": [{"name": "web_demo", "kind": ["cdylib", "rlib"],
+                "crate_types": ["cdylib", "rlib"], "src_path": "/w/web-demo/src/lib.rs"}],
+        }))
+        .unwrap();
+        assert_eq!(target_of(&package), BROWSER_TARGET);
+        let got: Vec<(String, String)> = expected(&ws, &package, Profile::Release)
+            .into_iter()
+            .map(|a| (a.id().to_string(), a.path.display().to_string()))
+            .collect();
+        let dir = "/t/wasm/web-demo/wasm32-unknown-unknown/release";
+        let want = [
+            (
+                "web-demo/rlib/release/raw",
+                format!("{dir}/libweb_demo.rlib"),
+            ),
+            ("web-demo/wasm/release/raw", format!("{dir}/web_demo.wasm")),
+            (
+                "web-demo/wasm/release/opt",
+                format!("{dir}/pkg/web_demo_bg.wasm"),
+            ),
+            ("web-demo/js/release/opt", format!("{dir}/pkg/web_demo.js")),
+            ("web-demo/browser/release/opt", format!("{dir}/pkg")),
+        ]
+        .map(|(id, path)| (id.to_owned(), path));
+        assert_eq!(got, want);
     }
 
     #[test]

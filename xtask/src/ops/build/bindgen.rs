@@ -11,10 +11,6 @@
 //! workspace's `Cargo.lock` (before a build), and [`bindgen`] on the
 //! `.wasm` itself.
 
-// No command calls it yet: the browser build's command is the next step.
-// `expect`, not `allow`, so the attribute goes when that command comes.
-#![cfg_attr(not(test), expect(dead_code))]
-
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};

@@ -1,5 +1,7 @@
 //! Builds wasm packages as the guide does, each alone in its own target dir
-//! for wasm32-wasip1, then `-Oz` on release `.wasm` files.
+//! for wasm32-wasip1, then `-Oz` on release `.wasm` files; and browser
+//! packages alike for wasm32-unknown-unknown (release only), then their
+//! bindings for a page and `-Oz` of those (see `web`).
 
 pub mod artifacts;
 pub mod bindgen;
@@ -7,6 +9,7 @@ pub mod fresh;
 pub mod runtime;
 pub mod shrink;
 pub mod std_mode;
+pub mod web;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -26,7 +29,7 @@ use crate::util::process::{self, cargo};
 use artifacts::{Artifact, WASM_TARGET};
 use shrink::Shrunk;
 use std_mode::{SIZE_FIRST_CARGO_ARGS, SIZE_FIRST_RUSTFLAGS};
-use wasm_size::artifact::{Profile, Stage};
+use wasm_size::artifact::{Kind, Profile, Stage};
 
 /// What a build produced, and the locks on its packages' build dirs: keep
 /// it while the artifacts are read, so that another xtask sharing the
@@ -91,7 +94,15 @@ pub fn build(
         );
     }
     if !stale.is_empty() {
-        setup::ensure_targets(sh, &[WASM_TARGET])?;
+        let mut targets: Vec<&str> = stale.iter().map(|(p, _)| artifacts::target_of(p)).collect();
+        targets.sort();
+        targets.dedup();
+        // A wasm-bindgen the generator cannot read would cost a build first.
+        if stale.iter().any(|(p, _)| artifacts::is_browser(p)) {
+            let lock = std::fs::read_to_string(ws.root.join("Cargo.lock")).unwrap_or_default();
+            bindgen::check_lock(&lock)?;
+        }
+        setup::ensure_targets(sh, &targets)?;
         let started = fresh::build_started();
         cargo_builds(sh, ws, &stale)?;
         // Cargo may have written Cargo.lock: recorded under the new key. If
@@ -99,7 +110,7 @@ pub fn build(
         let after = fresh::inputs_key(ws, &rustc);
         let key = after.combined();
         for (package, profile) in stale.iter().filter(|_| before.still_holds(&after)) {
-            let dir = artifacts::profile_dir(ws, &package.name, *profile);
+            let dir = artifacts::package_profile_dir(ws, package, *profile);
             // Only costs the next run a cargo check if it cannot be written.
             let _ = fresh::record(&dir, &raw_outputs(ws, package, *profile), &key, started);
         }
@@ -107,7 +118,19 @@ pub fn build(
     let mut artifacts = Vec::new();
     for (package, profile) in &jobs {
         for artifact in artifacts::expected(ws, package, *profile) {
-            if artifact.stage == Stage::Opt {
+            let page = artifacts::is_browser(package);
+            if page && artifact.kind == Kind::Wasm && artifact.stage == Stage::Opt {
+                // Raw first in `expected`: checked present below.
+                let raw = artifacts::package_profile_dir(ws, package, *profile)
+                    .join(format!("{}.wasm", package.name.replace('-', "_")));
+                web::package_for_page(
+                    &raw,
+                    &package.name.replace('-', "_"),
+                    &artifacts::opt_cache_dir(ws),
+                )?;
+            } else if page && artifact.stage == Stage::Opt {
+                // The js and the pkg dir, written with the wasm above.
+            } else if artifact.stage == Stage::Opt {
                 let raw = artifact.path.with_extension("").with_extension("wasm");
                 let cache = artifacts::opt_cache_dir(ws);
                 let t = Instant::now();
@@ -145,8 +168,9 @@ pub fn build(
 }
 
 /// Every package and profile of `packages` × `profiles` that is built
-/// (`release-stable-std` only for size-first packages): build-wasm's,
-/// `--no-build`'s and bench-build's one list.
+/// (`release-stable-std` only for size-first packages; a browser package
+/// only in `release`, what its page ships): build-wasm's, `--no-build`'s
+/// and bench-build's one list.
 pub fn jobs<'a>(
     packages: &[&'a Package],
     profiles: &[Profile],
@@ -154,6 +178,9 @@ pub fn jobs<'a>(
     let mut jobs = Vec::new();
     for package in packages {
         for profile in std_mode::profiles(package, profiles)? {
+            if artifacts::is_browser(package) && profile != Profile::Release {
+                continue;
+            }
             jobs.push((*package, profile));
         }
     }
@@ -178,7 +205,7 @@ fn stale<'a>(
     jobs.iter()
         .copied()
         .filter(|(package, profile)| {
-            let dir = artifacts::profile_dir(ws, &package.name, *profile);
+            let dir = artifacts::package_profile_dir(ws, package, *profile);
             !fresh::is_fresh(&dir, &raw_outputs(ws, package, *profile), key)
         })
         .collect()
@@ -222,16 +249,17 @@ fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Res
     let mut cmds = Vec::new();
     for (i, (package, profile)) in jobs.iter().enumerate() {
         let target_dir = artifacts::cargo_target_dir(ws, &package.name, *profile);
-        fresh::forget(&artifacts::profile_dir(ws, &package.name, *profile));
+        fresh::forget(&artifacts::package_profile_dir(ws, package, *profile));
         let name = package.name.as_str();
         let release = profile.is_release().then_some("--release");
+        let target = artifacts::target_of(package);
         let cmd = cmd!(
             sh,
-            "{cargo} build -p {name} --target {WASM_TARGET} --target-dir {target_dir} {release...} {color...}"
+            "{cargo} build -p {name} --target {target} --target-dir {target_dir} {release...} {color...}"
         );
         let cmd = with_std(cmd, size_first[i], &remap);
         eprintln!(
-            "[{}/{}] {name} ({profile}) for {WASM_TARGET}\n$ {cmd}",
+            "[{}/{}] {name} ({profile}) for {target}\n$ {cmd}",
             i + 1,
             jobs.len()
         );
@@ -264,12 +292,16 @@ fn cargo_builds(sh: &Shell, ws: &Workspace, jobs: &[(&Package, Profile)]) -> Res
             if tokio_error[i] {
                 explain_tokio_failure(sh, ws, &package.name);
             }
-            format!("{} ({profile})", package.name)
+            format!(
+                "{} ({profile}) for {}",
+                package.name,
+                artifacts::target_of(package)
+            )
         })
         .collect();
     if !failed.is_empty() {
         bail!(
-            "building {} for {WASM_TARGET} failed; cargo's errors are above",
+            "building {} failed; cargo's errors are above",
             failed.join(", ")
         );
     }

@@ -61,9 +61,38 @@ impl Workspace {
             .collect()
     }
 
+    /// Packages that declare `[package.metadata.cortex] browser = true`:
+    /// built for wasm32-unknown-unknown, with bindings for a page.
+    pub fn browser_packages(&self) -> Vec<&Package> {
+        self.members()
+            .filter(|p| p.metadata["cortex"]["browser"].as_bool() == Some(true))
+            .collect()
+    }
+
+    /// Every package build-wasm builds and size-report measures: the wasm
+    /// packages, then the browser packages.
+    pub fn built_packages(&self) -> Vec<&Package> {
+        let mut packages = self.wasm_packages();
+        packages.extend(self.browser_packages());
+        packages
+    }
+
     /// The wasm packages named by `-p`, or all of them when none is named.
     pub fn select_wasm_packages(&self, names: &[String]) -> Result<Vec<&Package>> {
-        let wasm = self.wasm_packages();
+        self.select_from(self.wasm_packages(), names)
+    }
+
+    /// The wasm or browser packages named by `-p`, or all of them when none
+    /// is named: what build-wasm builds.
+    pub fn select_built_packages(&self, names: &[String]) -> Result<Vec<&Package>> {
+        self.select_from(self.built_packages(), names)
+    }
+
+    fn select_from<'a>(
+        &'a self,
+        wasm: Vec<&'a Package>,
+        names: &[String],
+    ) -> Result<Vec<&'a Package>> {
         if names.is_empty() {
             return Ok(wasm);
         }
@@ -77,7 +106,8 @@ impl Workspace {
                 if self.members().any(|p| p.name.as_str() == name) {
                     bail!(
                         "package `{name}` is not a wasm package; wasm packages: {list} \
-                         (declare one with `[package.metadata.cortex] wasm = true`)"
+                         (declare one with `[package.metadata.cortex] wasm = true`, or \
+                         `browser = true` for a page's)"
                     )
                 }
                 bail!("no package `{name}` in this workspace; wasm packages: {list}")

@@ -14,22 +14,23 @@ use crate::ops::env::workspace::Workspace;
 use crate::ops::measure::measure;
 use crate::util::files::{content_hash, write_atomic};
 use crate::util::git;
-use wasm_size::artifact::{Kind, Profile};
+use wasm_size::artifact::{Kind, Profile, Stage};
 use wasm_size::attribution::attribute;
 use wasm_size::callgraph::{self, Mode};
 use wasm_size::report::{Attributed, Measured, Report, KEPT_FUNCTIONS};
 use wasm_size::retained::{kept_by, Named};
 use wasm_size::shard::Shard;
+use wasm_size::wasm::Sizes;
 
 /// Builds (unless told not to) and measures every wasm artifact.
 pub fn measure_all(sh: &Shell, ws: &Workspace, no_build: bool) -> Result<Report> {
-    measure_packages(sh, ws, &ws.wasm_packages(), no_build)
+    measure_packages(sh, ws, &ws.built_packages(), no_build)
 }
 
 /// Builds (unless told not to) and measures the wasm artifacts of `shard`'s
 /// packages only; the report says which shard it is.
 pub fn measure_shard(sh: &Shell, ws: &Workspace, shard: Shard, no_build: bool) -> Result<Report> {
-    let packages = shard.select(ws.wasm_packages(), |p| p.name.as_str());
+    let packages = shard.select(ws.built_packages(), |p| p.name.as_str());
     let mut report = measure_packages(sh, ws, &packages, no_build)?;
     report.shard = Some(shard);
     Ok(report)
@@ -49,7 +50,7 @@ fn measure_packages(
         for (p, profile) in build::jobs(packages, &profiles)? {
             expected.extend(artifacts::expected(ws, p, profile));
         }
-        if let Some(missing) = expected.iter().find(|a| !a.path.is_file()) {
+        if let Some(missing) = expected.iter().find(|a| !a.path.exists()) {
             bail!(
                 "{} is missing; run without --no-build, or `cargo xtask build-wasm` first",
                 missing.path.display()
@@ -66,9 +67,14 @@ fn measure_packages(
             attribution.extend(attribute_shipped(ws, a)?);
         }
     }
-    let mut measured = Vec::new();
+    let mut measured: Vec<Measured> = Vec::new();
     for a in artifacts {
-        let sizes = measure(&a.path, a.kind == Kind::Wasm, &cache)?;
+        let sizes = match a.kind {
+            // After its package's `.wasm` and `.js` (see `expected`).
+            Kind::Browser => fetched_together(&measured, &a)?,
+            Kind::Wasm => measure(&a.path, true, &cache)?,
+            Kind::Rlib | Kind::Js => measure(&a.path, false, &cache)?,
+        };
         measured.push(Measured {
             path: ws.relative(&a.path),
             package: a.package,
@@ -89,6 +95,22 @@ fn measure_packages(
     };
     report.sort();
     Ok(report)
+}
+
+/// What a browser downloads of `page`'s package: its shipped `.wasm` and
+/// its `.js`, already in `measured`, each compressed alone.
+fn fetched_together(measured: &[Measured], page: &Artifact) -> Result<Sizes> {
+    let of = |kind| {
+        measured
+            .iter()
+            .find(|m| {
+                (m.package.as_str(), m.kind, m.profile, m.stage)
+                    == (page.package.as_str(), kind, page.profile, Stage::Opt)
+            })
+            .map(|m| &m.sizes)
+            .with_context(|| format!("{} has no {kind} to add up", page.id()))
+    };
+    Ok(Sizes::fetched_together(&[of(Kind::Wasm)?, of(Kind::Js)?]))
 }
 
 /// Attribution of a shipped `.opt.wasm`, read from the -Oz copy that keeps

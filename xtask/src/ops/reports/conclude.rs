@@ -108,7 +108,7 @@ pub fn comparison(
 /// a history line) would be another commit's. A warning, or with
 /// `--record` an error.
 pub fn check_no_build(sh: &Shell, ws: &Workspace, record: bool) -> Result<()> {
-    let stale = build::not_of_this_tree(sh, ws, &ws.wasm_packages())?;
+    let stale = build::not_of_this_tree(sh, ws, &ws.built_packages())?;
     if !stale.is_empty() {
         let what = format!(
             "the built outputs of {} are not known to be of this tree (built before a \
@@ -171,7 +171,7 @@ pub fn merge_files(ws: &Workspace, files: &[PathBuf]) -> Result<Report> {
         .collect::<Result<Vec<_>>>()?;
     let merged = shard::merge(&reports)?;
     let packages: Vec<String> = ws
-        .wasm_packages()
+        .built_packages()
         .iter()
         .map(|p| p.name.to_string())
         .collect();
