@@ -24,7 +24,7 @@ use xshell::Shell;
 
 use commands::{
     bench_bloat, bench_build, bench_cache, bench_runtime, bloat, build_wasm, doctor, run_wasm,
-    size_diff, size_report, test, Outcome,
+    serve_web, size_diff, size_report, test, Outcome,
 };
 use ops::env::cache::{self, Cache};
 use ops::env::workspace::Workspace;
@@ -75,11 +75,16 @@ enum Command {
     BenchBloat(bench_bloat::Args),
     /// Run a wasm package's binary (or --file) under the embedded wasmtime runtime; exits with the guest's code
     RunWasm(run_wasm::Args),
+    /// Build the browser package's page (web-demo) and serve it on 127.0.0.1 until Ctrl-C
+    ServeWeb(serve_web::Args),
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     let sh = Shell::new()?;
-    if matches!(cli.command, Command::SizeReport(_) | Command::BuildWasm(_)) {
+    if matches!(
+        cli.command,
+        Command::SizeReport(_) | Command::BuildWasm(_) | Command::ServeWeb(_)
+    ) {
         // Answered while `cargo metadata` runs.
         ops::env::provenance::ask_rustc_version(&sh);
     }
@@ -103,6 +108,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::BenchRuntime(args) => bench_runtime::run(sh, &ws, &args),
         Command::BenchBloat(args) => bench_bloat::run(sh, &ws, &args),
         Command::RunWasm(args) => run_wasm::run(sh, &ws, &args),
+        Command::ServeWeb(args) => serve_web::run(sh, &ws, &args),
     }
 }
 

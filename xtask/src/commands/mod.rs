@@ -11,6 +11,7 @@ pub mod build_wasm;
 pub mod doctor;
 pub mod flags;
 pub mod run_wasm;
+pub mod serve_web;
 pub mod size_diff;
 pub mod size_report;
 pub mod test;

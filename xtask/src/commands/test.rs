@@ -141,9 +141,10 @@ pub fn run(sh: &Shell, ws: &Workspace) -> Result<Outcome> {
             }),
         ),
         // The treemap page of a tiny real wasm, opened in headless Chromium:
-        // what it drew (from the DOM) against its JSON, and its console.
+        // what it drew (from the DOM) against its JSON, and its console;
+        // and web-demo's page, served on loopback: the WASI demo's summary.
         (
-            "treemap in headless Chromium (rectangles and labels against the JSON, no console error)",
+            "treemap and web-demo in headless Chromium (rectangles and labels against the JSON, the demo's summary, no console error)",
             Box::new(|| {
                 cmd!(sh, "{cargo} test --workspace --bin xtask {target...} -- --ignored browser_")
                     .env("CHROMIUM", &chromium)

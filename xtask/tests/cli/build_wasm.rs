@@ -704,3 +704,15 @@ fn a_browser_package_builds_its_pages_files_then_is_fresh() {
     let wasm = std::fs::read(pkg.join("web_demo_bg.wasm")).unwrap();
     assert_eq!(&wasm[..4], b"\0asm");
 }
+
+#[test]
+fn serve_web_refuses_a_package_that_is_not_a_browser_package() {
+    assert_could_not_run(
+        &run(&mut xtask(&["serve-web", "-p", "wasm-demo"])),
+        &[
+            "`wasm-demo` is not a browser package",
+            "web-demo",
+            "browser = true",
+        ],
+    );
+}

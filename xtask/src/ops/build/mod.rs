@@ -6,6 +6,7 @@
 pub mod artifacts;
 pub mod bindgen;
 pub mod fresh;
+pub mod page;
 pub mod runtime;
 pub mod shrink;
 pub mod std_mode;
