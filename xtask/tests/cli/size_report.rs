@@ -197,13 +197,15 @@ fn target_dir_with_wasm(bytes: &[u8]) -> tempfile::TempDir {
     std::fs::write(twin.join("libwasm_demo.rlib"), b"!<arch>\n").unwrap();
     std::fs::write(twin.join("wasm-demo.wasm"), bytes).unwrap();
     std::fs::write(twin.join("wasm-demo.opt.wasm"), bytes).unwrap();
-    // The browser package: release only, its page's files in `pkg/`.
-    let web = wasm.join("web-demo/wasm32-unknown-unknown/release");
-    std::fs::create_dir_all(web.join("pkg")).unwrap();
-    std::fs::write(web.join("libweb_demo.rlib"), b"!<arch>\n").unwrap();
-    std::fs::write(web.join("web_demo.wasm"), bytes).unwrap();
-    std::fs::write(web.join("pkg/web_demo_bg.wasm"), bytes).unwrap();
-    std::fs::write(web.join("pkg/web_demo.js"), b"export default 0;\n").unwrap();
+    // The browser package: release and its twin, the page's files in `pkg/`.
+    for dir in ["web-demo", "web-demo/stable-std"] {
+        let web = wasm.join(dir).join("wasm32-unknown-unknown/release");
+        std::fs::create_dir_all(web.join("pkg")).unwrap();
+        std::fs::write(web.join("libweb_demo.rlib"), b"!<arch>\n").unwrap();
+        std::fs::write(web.join("web_demo.wasm"), bytes).unwrap();
+        std::fs::write(web.join("pkg/web_demo_bg.wasm"), bytes).unwrap();
+        std::fs::write(web.join("pkg/web_demo.js"), b"export default 0;\n").unwrap();
+    }
     target
 }
 

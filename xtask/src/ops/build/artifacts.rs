@@ -152,7 +152,7 @@ pub fn names_path(raw_or_shipped: &Path) -> PathBuf {
 /// `.rlib`, each binary's `.wasm`, and for release builds (either std) also
 /// each `.opt.wasm`.
 ///
-/// A browser package's (release only) are its library's `.rlib`, the
+/// A browser package's (release builds only) are its library's `.rlib`, the
 /// cdylib's `.wasm` as cargo wrote it (raw), and in `pkg/` the page's
 /// files: `<name>_bg.wasm` after bindings and -Oz (wasm, opt), `<name>.js`
 /// (js, opt), and the two together, the dir itself (browser, opt).

@@ -1,6 +1,6 @@
 //! Builds wasm packages as the guide does, each alone in its own target dir
 //! for wasm32-wasip1, then `-Oz` on release `.wasm` files; and browser
-//! packages alike for wasm32-unknown-unknown (release only), then their
+//! packages alike for wasm32-unknown-unknown (release builds only), then their
 //! bindings for a page and `-Oz` of those (see `web`).
 
 pub mod artifacts;
@@ -170,8 +170,8 @@ pub fn build(
 
 /// Every package and profile of `packages` × `profiles` that is built
 /// (`release-stable-std` only for size-first packages; a browser package
-/// only in `release`, what its page ships): build-wasm's, `--no-build`'s
-/// and bench-build's one list.
+/// only in release, what its page ships, and its stable-std twin):
+/// build-wasm's, `--no-build`'s and bench-build's one list.
 pub fn jobs<'a>(
     packages: &[&'a Package],
     profiles: &[Profile],
@@ -179,7 +179,7 @@ pub fn jobs<'a>(
     let mut jobs = Vec::new();
     for package in packages {
         for profile in std_mode::profiles(package, profiles)? {
-            if artifacts::is_browser(package) && profile != Profile::Release {
+            if artifacts::is_browser(package) && !profile.is_release() {
                 continue;
             }
             jobs.push((*package, profile));
