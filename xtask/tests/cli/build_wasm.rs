@@ -673,12 +673,13 @@ fn a_build_waits_for_the_xtask_holding_its_package_and_names_it() {
 
 /// web-demo, a browser package: its `.wasm` after bindings and -Oz, its
 /// `.js` importing that `.wasm` by name, and the two as what a browser
-/// downloads; a second run starts no cargo and generates nothing.
+/// downloads; a second run starts no cargo and generates nothing; a third,
+/// with a page file removed, writes it again without cargo.
 #[test]
 #[ignore = "end to end: a release build of web-demo for wasm32-unknown-unknown"]
 fn a_browser_package_builds_its_pages_files_then_is_fresh() {
     let build = || {
-        let mut cmd = xtask(&["build-wasm", "-p", "web-demo", "--release"]);
+        let mut cmd = xtask(&["build-wasm", "-p", "web-demo", "--profile", "release"]);
         cmd.env("CARGO_TARGET_DIR", cargo_target_dir());
         let out = run(&mut cmd);
         assert!(out.status.success(), "{}", stderr(&out));
@@ -703,6 +704,18 @@ fn a_browser_package_builds_its_pages_files_then_is_fresh() {
     assert!(js.contains("web_demo_bg.wasm"), "{js}");
     let wasm = std::fs::read(pkg.join("web_demo_bg.wasm")).unwrap();
     assert_eq!(&wasm[..4], b"\0asm");
+
+    // A page file gone: written again, from bindings generated again, and
+    // still no cargo.
+    std::fs::remove_file(pkg.join("web_demo.js")).unwrap();
+    std::fs::remove_file(pkg.with_file_name("bindgen").join("web_demo.js")).unwrap();
+    let third = build();
+    assert!(third.contains("wasm-bindgen --target web"), "{third}");
+    assert!(!third.contains("cargo build -p"), "{third}");
+    assert_eq!(
+        std::fs::read_to_string(pkg.join("web_demo.js")).unwrap(),
+        js
+    );
 }
 
 #[test]
