@@ -337,7 +337,7 @@ mod tests {
         let path = dir.path().join("wrong.html");
         write(&path, &wrong).unwrap();
         let problems = check_in_browser(&sh, &chromium(), &path, &t).unwrap();
-        let biggest = &t.crates[0].name;
+        let biggest = t.crates[0].name.as_str();
         assert!(
             problems
                 .iter()
