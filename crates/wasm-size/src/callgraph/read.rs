@@ -454,7 +454,17 @@ pub(super) struct Memory {
     pub ranges: Vec<(u64, u64, u32)>,
     low: u64,
     high: u64,
+    /// For each page of `1 << page_shift` bytes from `low`, the first range
+    /// that ends past the page's start: a lookup scans from there instead
+    /// of searching all ranges (a large module has thousands of segments,
+    /// and every constant and data word is looked up).
+    pages: Vec<u32>,
+    page_shift: u32,
 }
+
+/// Pages in [`Memory::pages`] at most: a sparse 64-bit memory gets larger
+/// pages, not a larger table.
+const MAX_PAGES: u64 = 1 << 16;
 
 impl Memory {
     /// From each segment's address (`None` for passive ones) and length.
@@ -479,10 +489,31 @@ impl Memory {
         }
         let low = kept.first().map_or(u64::MAX, |r| r.0);
         let high = kept.last().map_or(0, |r| r.1);
+        let span = high.saturating_sub(low);
+        let mut page_shift = 12;
+        while span >> page_shift >= MAX_PAGES {
+            page_shift += 1;
+        }
+        let count = if kept.is_empty() {
+            0
+        } else {
+            (span >> page_shift) + 1
+        };
+        let mut pages = Vec::with_capacity(count as usize);
+        let mut i = 0;
+        for p in 0..count {
+            let start = low + (p << page_shift);
+            while i < kept.len() && kept[i].1 <= start {
+                i += 1;
+            }
+            pages.push(i as u32);
+        }
         Self {
             ranges: kept,
             low,
             high,
+            pages,
+            page_shift,
         }
     }
 
@@ -501,8 +532,14 @@ impl Memory {
         if address < self.low || address >= self.high {
             return false;
         }
-        let i = self.ranges.partition_point(|r| r.0 <= address);
-        i > 0 && address < self.ranges[i - 1].1
+        let mut i = self.pages[((address - self.low) >> self.page_shift) as usize] as usize;
+        while let Some(&(start, end, _)) = self.ranges.get(i) {
+            if address < end {
+                return start <= address;
+            }
+            i += 1;
+        }
+        false
     }
 
     /// The word at `address`, `contents` being each segment's bytes.
@@ -689,5 +726,44 @@ fn memarg_offset(op: &Operator) -> Option<u64> {
         | I64Store16 { memarg }
         | I64Store32 { memarg } => Some(memarg.offset),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Memory;
+
+    /// The page table answers as a search over the ranges does: gaps,
+    /// many segments on one page, segments across pages, and a sparse
+    /// 64-bit memory whose pages are made larger.
+    #[test]
+    fn memory_lookups_by_page_match_a_search() {
+        let layouts: [Vec<(Option<u64>, u64)>; 3] = [
+            (0..300u64)
+                .map(|i| (Some(1024 + i * 40), 24 + i % 17))
+                .collect(),
+            vec![
+                (Some(4096), 10_000),
+                (None, 5),
+                (Some(20_000), 3),
+                (Some(30_000), 9000),
+            ],
+            vec![
+                (Some(16), 8),
+                (Some(1 << 40), 64),
+                (Some((1 << 40) + 100_000), 4),
+            ],
+        ];
+        for segments in &layouts {
+            let m = Memory::new(segments);
+            let search = |a: u64| m.ranges.iter().any(|&(s, e, _)| s <= a && a < e);
+            let probes = m
+                .ranges
+                .iter()
+                .flat_map(|&(s, e, _)| [s - 1, s, s + 1, e - 1, e, e + 1]);
+            for a in probes.chain([0, m.low, m.high, u64::MAX]) {
+                assert_eq!(m.contains(a), search(a), "{a} in {segments:?}");
+            }
+        }
     }
 }
