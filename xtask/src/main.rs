@@ -71,7 +71,7 @@ enum Command {
     BenchCache(bench_cache::Args),
     /// Time the demo's workload natively and as wasm under the embedded runtime: reports/runtime.{md,json}
     BenchRuntime(bench_runtime::Args),
-    /// Time bloat --retained and --why (and twiggy, if installed) on a large generated module: reports/bloat-bench.{md,json}
+    /// Time bloat and its --retained, --why and --garbage (and twiggy, if installed) on a large generated module and real web builds: reports/bloat-bench.{md,json}
     BenchBloat(bench_bloat::Args),
     /// Run a wasm package's binary (or --file) under the embedded wasmtime runtime; exits with the guest's code
     RunWasm(run_wasm::Args),
