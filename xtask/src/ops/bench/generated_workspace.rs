@@ -24,13 +24,13 @@ pub fn package_name(i: usize) -> String {
 
 /// Turns the copy at `src` of `ws` into the synthetic workspace of `n`
 /// packages and returns their names. `ws` is the workspace copied: its
-/// wasm packages are switched off in the copy.
+/// wasm and browser packages are switched off in the copy.
 pub fn generate(ws: &Workspace, src: &Path, n: usize) -> Result<Vec<String>> {
     ensure!(
         (1..=999).contains(&n),
         "--synthetic {n}: give between 1 and 999 packages"
     );
-    for package in ws.wasm_packages() {
+    for package in ws.built_packages() {
         let manifest = package.manifest_path.as_std_path();
         let rel = manifest.strip_prefix(&ws.root).with_context(|| {
             format!(
@@ -47,6 +47,7 @@ pub fn generate(ws: &Workspace, src: &Path, n: usize) -> Result<Vec<String>> {
                 .and_then(Value::as_table_mut)
                 .context("no [package.metadata.cortex] table")?;
             cortex.insert("wasm".into(), Value::Boolean(false));
+            cortex.insert("browser".into(), Value::Boolean(false));
             Ok(())
         })?;
     }
@@ -220,14 +221,15 @@ fn main() {{
 pub fn check(src: &Path, names: &[String]) -> Result<()> {
     let copy = Workspace::load_at(src)?;
     let mut found: Vec<String> = copy
-        .wasm_packages()
+        .built_packages()
         .iter()
         .map(|p| p.name.to_string())
         .collect();
     found.sort();
     if found != names {
         bail!(
-            "the synthetic workspace {} has wasm packages {found:?}, not the {} generated; this \
+            "the synthetic workspace {} has wasm and browser packages {found:?}, not the {} \
+             generated; this \
              is a bug in xtask's generator",
             src.display(),
             names.len()
