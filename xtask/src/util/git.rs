@@ -186,12 +186,19 @@ impl<'a> Worktree<'a> {
     fn remove(&self) {
         let (sh, repo, path) = (self.sh, &self.repo, &self.path);
         if path.exists() {
-            let _ = cmd!(sh, "git -C {repo} worktree remove --force {path}")
+            // Twice: a checkout interrupted half-way is still locked
+            // ("initializing"), and one --force keeps a locked worktree.
+            let _ = cmd!(sh, "git -C {repo} worktree remove --force --force {path}")
                 .quiet()
                 .ignore_stderr()
                 .run();
             let _ = std::fs::remove_dir_all(path);
         }
+        // prune skips a locked worktree whose dir is gone: unlock it first.
+        let _ = cmd!(sh, "git -C {repo} worktree unlock {path}")
+            .quiet()
+            .ignore_stderr()
+            .run();
         let _ = cmd!(sh, "git -C {repo} worktree prune")
             .quiet()
             .ignore_stderr()
@@ -202,5 +209,41 @@ impl<'a> Worktree<'a> {
 impl Drop for Worktree<'_> {
     fn drop(&mut self) {
         self.remove();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::git;
+
+    /// A checkout interrupted half-way is left locked ("initializing"); the
+    /// guard removes it all the same, with its dir there or already gone.
+    #[test]
+    fn a_locked_worktree_is_removed_with_or_without_its_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        std::fs::write(repo.join("f"), "x").unwrap();
+        git(&repo, &["init", "-q"]);
+        git(&repo, &["add", "."]);
+        git(&repo, &["commit", "-qm", "one"]);
+        let sh = Shell::new().unwrap();
+        for dir_gone in [false, true] {
+            let path = dir.path().join(format!("tree-{dir_gone}"));
+            let tree = Worktree::add(&sh, &repo, &path, "HEAD").unwrap();
+            let shown = path.to_str().unwrap();
+            git(
+                &repo,
+                &["worktree", "lock", "--reason", "initializing", shown],
+            );
+            if dir_gone {
+                std::fs::remove_dir_all(&path).unwrap();
+            }
+            drop(tree);
+            let list = git(&repo, &["worktree", "list", "--porcelain"]);
+            assert!(!list.contains(shown), "dir gone: {dir_gone}: {list}");
+            assert!(!path.exists());
+        }
     }
 }
