@@ -49,6 +49,27 @@ fn size_report_numbers_match_the_files() {
         assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
     }
     for (a, id) in artifacts.iter().zip(&ids) {
+        if a["kind"] == "browser" {
+            // What a browser downloads: its package's `.wasm` and `.js`, each
+            // compressed alone, summed.
+            let part = |kind: &str| {
+                artifacts
+                    .iter()
+                    .find(|b| {
+                        b["kind"] == kind
+                            && b["package"] == a["package"]
+                            && b["profile"] == a["profile"]
+                            && b["stage"] == a["stage"]
+                    })
+                    .unwrap_or_else(|| panic!("{id}: no {kind} artifact beside it"))
+            };
+            for field in ["bytes", "gzip_bytes", "brotli_bytes"] {
+                let sum =
+                    part("wasm")[field].as_u64().unwrap() + part("js")[field].as_u64().unwrap();
+                assert_eq!(a[field].as_u64().unwrap(), sum, "{id} {field}");
+            }
+            continue;
+        }
         let path = workspace_root().join(a["path"].as_str().unwrap());
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(a["bytes"].as_u64().unwrap(), bytes.len() as u64, "{id}");
