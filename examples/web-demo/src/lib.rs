@@ -120,3 +120,8 @@ impl Drop for ClearTimeout {
         clear_timeout(&self.0);
     }
 }
+
+#[cfg(feature = "bench")]
+mod bench;
+#[cfg(feature = "bench")]
+pub use bench::run_benchmarks;

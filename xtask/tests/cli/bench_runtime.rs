@@ -42,11 +42,19 @@ fn bench_runtime_writes_both_sides_of_every_workload() {
         assert!(native > 0 && wasm > 0, "{w}");
         let ratio = w["ratio"].as_f64().unwrap();
         assert!((ratio - wasm as f64 / native as f64).abs() < 0.01, "{w}");
+        // The browser column: timed in real time, so never 0.
+        let browser = w["browser_ns"].as_u64().unwrap();
+        assert!(browser > 0, "{w}");
+        let ratio = w["ratio_browser"].as_f64().unwrap();
+        assert!((ratio - browser as f64 / native as f64).abs() < 0.01, "{w}");
     }
+    assert!(report["browser_wasm_bytes"].as_u64().unwrap() > 0);
     assert!(report["compile_ms"]["median"].as_f64().unwrap() > 0.0);
     let md = std::fs::read_to_string(reports.path().join("runtime.md")).unwrap();
     assert!(
-        md.contains("| demo ") && md.contains("cargo xtask bench-runtime"),
+        md.contains("| demo ")
+            && md.contains("browser (median)")
+            && md.contains("cargo xtask bench-runtime"),
         "{md}"
     );
 }

@@ -6,6 +6,13 @@
 //! on the memory stores on both sides, so process start-up and wasm
 //! compilation are outside every figure; the runtime reports compilation
 //! apart (`--timings`).
+//!
+//! The browser column: the same workloads in headless Chromium, from
+//! web-demo built with its `bench` feature (bindings, the size-first std and
+//! -Oz, as the shipped page), on `benches/www/bench.html` served with the
+//! cross-origin isolation headers, so `performance.now()` reads to 5 µs.
+//! The page runs them synchronously before its `load` event and Chromium
+//! dumps the DOM after it, in real time (virtual time would stop the clock).
 
 use std::path::{Path, PathBuf};
 
@@ -14,17 +21,21 @@ use serde::{Deserialize, Serialize};
 use xshell::{cmd, Cmd, Shell};
 
 use crate::ops::bench::report::Conditions;
-use crate::ops::build::artifacts::{self, WASM_TARGET};
-use crate::ops::build::{self, runtime, shrink};
-use crate::ops::env::setup;
+use crate::ops::build::artifacts::{self, BROWSER_TARGET, WASM_TARGET};
+use crate::ops::build::{self, page, runtime, shrink, web};
 use crate::ops::env::setup::Toolchain;
 use crate::ops::env::workspace::Workspace;
+use crate::ops::env::{browser, setup};
+use crate::util::http::StaticServer;
 use crate::util::process::cargo;
 use crate::util::stats::Summary;
 use wasm_size::table::Table;
 
 const GUEST_PACKAGE: &str = "cortex-benches";
 const GUEST_BIN: &str = "workloads";
+/// The browser guest: web-demo with its `bench` feature.
+const BROWSER_PACKAGE: &str = "web-demo";
+const BROWSER_LIB: &str = "web_demo";
 /// The issue's goal: wasm at most this many times the native time.
 const GOAL_RATIO: f64 = 1.5;
 
@@ -72,6 +83,15 @@ pub struct WorkloadRow {
     pub ratio_size_first: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wasm_size_first: Option<Summary>,
+    /// Median time of one iteration in headless Chromium (web-demo's
+    /// `bench` feature, the size-first std, as the shipped page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser_ns: Option<u64>,
+    /// `browser_ns / native_ns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_browser: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<Summary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +109,12 @@ pub struct RuntimeReport {
     /// The size-first guest's module.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wasm_size_first_bytes: Option<u64>,
+    /// The browser guest's module (after bindings and -Oz).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser_wasm_bytes: Option<u64>,
+    /// `chromium --version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser_version: Option<String>,
     pub workloads: Vec<WorkloadRow>,
 }
 
@@ -100,17 +126,27 @@ pub fn measure(sh: &Shell, ws: &Workspace, args: &Options) -> Result<RuntimeRepo
         "--runs and --samples take a positive number"
     );
     let runner = runtime::ensure_runtime(sh, ws)?;
+    let chromium = setup::ensure_chromium(sh)?;
     let Guests {
         native,
         wasm,
         size_first,
+        browser_page,
     } = build_guests(sh, ws, &args.profile)?;
+    let server = StaticServer::start(&browser_page, None)?;
+    let browser_url = format!("{}bench.html?samples={}", server.url(), args.samples);
+    let browser_version = cmd!(sh, "{chromium} --version")
+        .quiet()
+        .read()
+        .ok()
+        .map(|v| v.trim().to_owned());
 
     // Read when the measurement starts: the date and load of the benchmark.
     let conditions = Conditions::now(sh, ws);
     let mut native_lines: Vec<GuestLine> = Vec::new();
     let mut wasm_lines: Vec<GuestLine> = Vec::new();
     let mut size_first_lines: Vec<GuestLine> = Vec::new();
+    let mut browser_lines: Vec<GuestLine> = Vec::new();
     let (mut compile, mut instantiate) = (Vec::new(), Vec::new());
     let samples = args.samples.to_string();
     // In turn within each run, so a machine that slows down slows all three.
@@ -127,6 +163,8 @@ pub fn measure(sh: &Shell, ws: &Workspace, args: &Options) -> Result<RuntimeRepo
         eprintln!("[run {run}/{}] wasm, size-first std", args.runs);
         let out = run_guest(cmd!(sh, "{runner} {size_first} --samples {samples}"))?;
         size_first_lines.extend(parse_lines(&out.stdout)?);
+        eprintln!("[run {run}/{}] browser, {}", args.runs, chromium.display());
+        browser_lines.extend(parse_lines(&run_page(sh, &chromium, &browser_url)?)?);
     }
 
     Ok(RuntimeReport {
@@ -138,17 +176,33 @@ pub fn measure(sh: &Shell, ws: &Workspace, args: &Options) -> Result<RuntimeRepo
         instantiate_ms: Summary::of(&instantiate),
         wasm_bytes: std::fs::metadata(&wasm)?.len(),
         wasm_size_first_bytes: Some(std::fs::metadata(&size_first)?.len()),
-        workloads: rows(&native_lines, &wasm_lines, &size_first_lines)?,
+        browser_wasm_bytes: Some(
+            std::fs::metadata(
+                browser_page
+                    .join("pkg")
+                    .join(format!("{BROWSER_LIB}_bg.wasm")),
+            )?
+            .len(),
+        ),
+        browser_version,
+        workloads: rows(
+            &native_lines,
+            &wasm_lines,
+            &size_first_lines,
+            &browser_lines,
+        )?,
     })
 }
 
-/// The benchmark guest's three builds.
+/// The benchmark guest's builds.
 struct Guests {
     native: PathBuf,
     /// wasm32-wasip1 after -Oz, the prebuilt std.
     wasm: PathBuf,
     /// The same with the size-first std (`ops::build::std_mode`).
     size_first: PathBuf,
+    /// The browser guest's page: `bench.html`, `bench.js` and `pkg/`.
+    browser_page: PathBuf,
 }
 
 /// Builds the guest natively and for wasm32-wasip1 (then -Oz, as shipped)
@@ -156,11 +210,12 @@ struct Guests {
 /// `rocksdb` feature, so no C++ is built and the workspace's feature
 /// unification stays out.
 fn build_guests(sh: &Shell, ws: &Workspace, profile: &str) -> Result<Guests> {
-    setup::ensure_targets(sh, &[WASM_TARGET])?;
+    setup::ensure_targets(sh, &[WASM_TARGET, BROWSER_TARGET])?;
     let toolchain = Toolchain::read(sh)?;
     setup::ensure_rust_src(sh, &toolchain, "the size-first guest of bench-runtime")?;
     let target_dir = ws.target_dir.join("bench-runtime");
     let size_first_dir = ws.target_dir.join("bench-runtime-size-first");
+    let browser_dir = ws.target_dir.join("bench-runtime-browser");
     let cargo = cargo();
     let _root = sh.push_dir(&ws.root);
     let builds = [
@@ -178,6 +233,13 @@ fn build_guests(sh: &Shell, ws: &Workspace, profile: &str) -> Result<Guests> {
             .run()
             .context("building the benchmark guest failed; cargo's errors are above")?;
     }
+    let cmd = cmd!(
+        sh,
+        "{cargo} build -p {BROWSER_PACKAGE} --lib --features bench --profile {profile} --target {BROWSER_TARGET} --target-dir {browser_dir}"
+    );
+    build::with_std(cmd, true, &[])
+        .run()
+        .context("building the browser guest failed; cargo's errors are above")?;
     let out_dir = |dir: &Path, triple: Option<&str>| {
         let mut d = dir.to_path_buf();
         if let Some(t) = triple {
@@ -199,11 +261,61 @@ fn build_guests(sh: &Shell, ws: &Workspace, profile: &str) -> Result<Guests> {
         shrink::ship(&raw, &shipped, &artifacts::opt_cache_dir(ws))?;
         Ok(shipped)
     };
+    let raw = out_dir(&browser_dir, Some(BROWSER_TARGET)).join(format!("{BROWSER_LIB}.wasm"));
+    web::package_for_page(&raw, BROWSER_LIB, &artifacts::opt_cache_dir(ws))?;
+    let browser_page = lay_out_page(ws, &raw, &browser_dir.join("page"))?;
     Ok(Guests {
         native,
         wasm: shipped(&target_dir)?,
         size_first: shipped(&size_first_dir)?,
+        browser_page,
     })
+}
+
+/// Lays out the browser guest's page afresh in `into`: `benches/www/`, and
+/// `pkg/` with the bindings and the -Oz module made beside `raw`.
+fn lay_out_page(ws: &Workspace, raw: &Path, into: &Path) -> Result<PathBuf> {
+    if into.exists() {
+        std::fs::remove_dir_all(into)
+            .with_context(|| format!("cannot empty {}", into.display()))?;
+    }
+    let pkg = into.join("pkg");
+    std::fs::create_dir_all(&pkg).with_context(|| format!("cannot create {}", pkg.display()))?;
+    let www = ws.root.join("benches/www");
+    let built = artifacts::pkg_dir(raw.parent().context("a cargo output has a parent dir")?);
+    let files = [
+        (www.join("bench.html"), into.join("bench.html")),
+        (www.join("bench.js"), into.join("bench.js")),
+        (
+            built.join(format!("{BROWSER_LIB}_bg.wasm")),
+            pkg.join(format!("{BROWSER_LIB}_bg.wasm")),
+        ),
+        (
+            built.join(format!("{BROWSER_LIB}.js")),
+            pkg.join(format!("{BROWSER_LIB}.js")),
+        ),
+    ];
+    for (from, to) in files {
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    }
+    Ok(into.to_owned())
+}
+
+/// Opens the bench page at `url` in headless Chromium, in real time, and
+/// returns its JSON lines (`#results`) once its `data-status` is `done`.
+fn run_page(sh: &Shell, chromium: &Path, url: &str) -> Result<String> {
+    let dumped = browser::dump_dom_in_real_time(sh, chromium, url)?;
+    let status = page::attribute(&dumped.dom, "data-status").unwrap_or_default();
+    if status != "done" {
+        let error = page::element_text(&dumped.dom, "error").unwrap_or_default();
+        bail!(
+            "{url} ended in `{status}`: {}; console: {}",
+            error.trim(),
+            dumped.console.join("; ")
+        );
+    }
+    page::element_text(&dumped.dom, "results").with_context(|| format!("{url} has no #results"))
 }
 
 struct Output {
@@ -252,6 +364,7 @@ fn rows(
     native: &[GuestLine],
     wasm: &[GuestLine],
     size_first: &[GuestLine],
+    browser: &[GuestLine],
 ) -> Result<Vec<WorkloadRow>> {
     let mut names: Vec<&str> = Vec::new();
     for l in native {
@@ -269,10 +382,11 @@ fn rows(
     names
         .into_iter()
         .map(|name| {
-            let (n, w, s) = (
+            let (n, w, s, b) = (
                 pooled(native, name),
                 pooled(wasm, name),
                 pooled(size_first, name),
+                pooled(browser, name),
             );
             ensure!(
                 !w.is_empty(),
@@ -280,6 +394,13 @@ fn rows(
             );
             let (native, wasm) = (Summary::of(&n), Summary::of(&w));
             let size_first = (!s.is_empty()).then(|| Summary::of(&s));
+            let browser = (!b.is_empty()).then(|| Summary::of(&b));
+            // A clock that did not move (virtual time, a coarse timer)
+            // reads 0: a figure no workload takes.
+            ensure!(
+                browser.as_ref().is_none_or(|b| b.median > 0.0),
+                "the browser timed workload `{name}` at 0 ns: its clock did not advance"
+            );
             let per_native = |median: f64| median / native.median.max(1.0);
             Ok(WorkloadRow {
                 name: name.to_owned(),
@@ -291,6 +412,9 @@ fn rows(
                 native,
                 wasm,
                 wasm_size_first: size_first,
+                browser_ns: browser.as_ref().map(|b| b.median.round() as u64),
+                ratio_browser: browser.as_ref().map(|b| per_native(b.median)),
+                browser,
             })
         })
         .collect()
@@ -313,12 +437,16 @@ pub fn table(report: &RuntimeReport) -> Table {
         "ratio",
         "wasm size-first std",
         "ratio",
+        "browser (median)",
+        "ratio",
         "native min–max",
         "wasm min–max",
         "goal ≤ 1.5",
     ]);
     for w in &report.workloads {
-        let met = w.ratio <= GOAL_RATIO && w.ratio_size_first.is_none_or(|r| r <= GOAL_RATIO);
+        let met = w.ratio <= GOAL_RATIO
+            && w.ratio_size_first.is_none_or(|r| r <= GOAL_RATIO)
+            && w.ratio_browser.is_none_or(|r| r <= GOAL_RATIO);
         t.row([
             w.name.clone(),
             human_ns(w.native.median),
@@ -328,6 +456,11 @@ pub fn table(report: &RuntimeReport) -> Table {
                 .as_ref()
                 .map_or("-".to_owned(), |s| human_ns(s.median)),
             w.ratio_size_first
+                .map_or("-".to_owned(), |r| format!("{r:.2}")),
+            w.browser
+                .as_ref()
+                .map_or("-".to_owned(), |b| human_ns(b.median)),
+            w.ratio_browser
                 .map_or("-".to_owned(), |r| format!("{r:.2}")),
             format!("{}–{}", human_ns(w.native.min), human_ns(w.native.max)),
             format!("{}–{}", human_ns(w.wasm.min), human_ns(w.wasm.max)),
@@ -339,22 +472,30 @@ pub fn table(report: &RuntimeReport) -> Table {
 
 pub fn markdown(report: &RuntimeReport, table: &Table) -> String {
     format!(
-        "# Runtime: wasm versus native\n\n\
+        "# Runtime: wasm and the browser versus native\n\n\
          Written by `cargo xtask bench-runtime`; do not edit.\n\n\
          The demo's workload and the store operations it exercises, on the memory \
          stores, timed by the guest itself (`benches/workloads.rs`): natively, and \
          as wasm32-wasip1 after -Oz under the embedded wasmtime runtime, with the \
          prebuilt std and with the size-first std (`std = \"size\"`, what the demo \
-         ships). Each figure is the median time of one iteration over {} samples; \
-         the goal (wasm at most 1.5x native) is met when both wasm builds meet it.\n\n\
+         ships); and in headless Chromium ({}), from web-demo's `bench` feature \
+         (wasm32-unknown-unknown, size-first std, bindings and -Oz, as the shipped \
+         page), timed with `performance.now()` on a cross-origin isolated page, in real \
+         time. In the browser the demo's 1 ms sleeps wait on the clock, not on a timer. \
+         Each figure is the median time of one iteration over {} samples; \
+         the goal (wasm at most 1.5x native) is met when every wasm column meets it.\n\n\
          - profile: `{}`\n\
-         - wasm module: {} B, size-first {}; wasmtime compile {:.1} ms, instantiate {:.2} ms \
-         (median of {} runs, outside every workload figure)\n\n{}\n{}",
+         - wasm module: {} B, size-first {}, browser {}; wasmtime compile {:.1} ms, \
+         instantiate {:.2} ms (median of {} runs, outside every workload figure)\n\n{}\n{}",
+        report.browser_version.as_deref().unwrap_or("-"),
         report.runs * report.samples,
         report.profile,
         report.wasm_bytes,
         report
             .wasm_size_first_bytes
+            .map_or("-".to_owned(), |b| format!("{b} B")),
+        report
+            .browser_wasm_bytes
             .map_or("-".to_owned(), |b| format!("{b} B")),
         report.compile_ms.median,
         report.instantiate_ms.median,
@@ -380,7 +521,8 @@ mod tests {
         let native = [line("a", &[10, 30]), line("b", &[5]), line("a", &[20])];
         let wasm = [line("a", &[30, 40, 50]), line("b", &[5])];
         let sizes = [line("a", &[60]), line("b", &[10])];
-        let rows = rows(&native, &wasm, &sizes).unwrap();
+        let browser = [line("a", &[25, 35]), line("b", &[15])];
+        let rows = rows(&native, &wasm, &sizes, &browser).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(
             (rows[0].name.as_str(), rows[0].native_ns, rows[0].wasm_ns),
@@ -391,11 +533,37 @@ mod tests {
         assert_eq!(rows[0].wasm_size_first_ns, Some(60));
         assert!((rows[0].ratio_size_first.unwrap() - 3.0).abs() < 1e-9);
         assert!((rows[1].ratio_size_first.unwrap() - 2.0).abs() < 1e-9);
+        assert_eq!(rows[0].browser_ns, Some(30));
+        assert!((rows[0].ratio_browser.unwrap() - 1.5).abs() < 1e-9);
+        assert!((rows[1].ratio_browser.unwrap() - 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_browser_clock_that_did_not_move_is_an_error() {
+        let err = rows(
+            &[line("a", &[5])],
+            &[line("a", &[5])],
+            &[],
+            &[line("a", &[0, 0])],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("did not advance"), "{err}");
+    }
+
+    #[test]
+    fn reports_without_the_browser_column_still_load() {
+        let row: WorkloadRow = serde_json::from_value(serde_json::json!({
+            "name": "a", "native_ns": 1, "wasm_ns": 2, "ratio": 2.0,
+            "native": Summary::of(&[1.0]), "wasm": Summary::of(&[2.0]),
+        }))
+        .unwrap();
+        assert_eq!((row.browser_ns, row.ratio_browser), (None, None));
+        assert!(!serde_json::to_string(&row).unwrap().contains("browser"));
     }
 
     #[test]
     fn a_workload_missing_on_wasm_is_an_error() {
-        let err = rows(&[line("a", &[1])], &[], &[]).unwrap_err();
+        let err = rows(&[line("a", &[1])], &[], &[], &[]).unwrap_err();
         assert!(err.to_string().contains("`a`"), "{err}");
     }
 

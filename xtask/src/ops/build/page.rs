@@ -144,16 +144,14 @@ pub fn run_page(sh: &Shell, chromium: &Path, server: &StaticServer) -> Result<St
 }
 
 /// The value of the first `name="…"` attribute in `html`.
-#[cfg(test)]
-fn attribute(html: &str, name: &str) -> Option<String> {
+pub fn attribute(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("{name}=\""))? + name.len() + 2;
     let value = &html[at..];
     Some(unescape(&value[..value.find('"')?]))
 }
 
 /// The text of the element with `id` in `html` (one without child elements).
-#[cfg(test)]
-fn element_text(html: &str, id: &str) -> Option<String> {
+pub fn element_text(html: &str, id: &str) -> Option<String> {
     let at = html.find(&format!("id=\"{id}\""))?;
     let rest = &html[at..];
     let start = rest.find('>')? + 1;
@@ -162,7 +160,6 @@ fn element_text(html: &str, id: &str) -> Option<String> {
 }
 
 /// HTML text as a serialised DOM escapes it.
-#[cfg(test)]
 fn unescape(text: &str) -> String {
     text.replace("&lt;", "<")
         .replace("&gt;", ">")

@@ -47,17 +47,30 @@ pub struct Dumped {
     pub console: Vec<String>,
 }
 
-/// Opens `url` in a `width`×`height` window and dumps the DOM.
-pub fn dump_dom(
+/// Opens `url` in a `width`×`height` window and dumps the DOM, once the
+/// page's virtual-time budget ran out.
+pub fn dump_dom(sh: &Shell, chromium: &Path, url: &str, size: (u32, u32)) -> Result<Dumped> {
+    dump(sh, chromium, url, size, Some(BUDGET_MS))
+}
+
+/// Opens `url` and dumps the DOM after its `load` event, in real time: a
+/// page that times itself with `performance.now()` (which virtual time
+/// stops while a script runs) and finishes before `load`.
+pub fn dump_dom_in_real_time(sh: &Shell, chromium: &Path, url: &str) -> Result<Dumped> {
+    dump(sh, chromium, url, (1024, 768), None)
+}
+
+fn dump(
     sh: &Shell,
     chromium: &Path,
     url: &str,
     (width, height): (u32, u32),
+    budget: Option<&str>,
 ) -> Result<Dumped> {
     let size = format!("--window-size={width},{height}");
     let out = cmd!(
         sh,
-        "{chromium} {HEADLESS...} --enable-logging=stderr --v=0 {BUDGET_MS} {size} --dump-dom {url}"
+        "{chromium} {HEADLESS...} --enable-logging=stderr --v=0 {budget...} {size} --dump-dom {url}"
     )
     .quiet()
     .ignore_status()
