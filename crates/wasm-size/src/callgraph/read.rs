@@ -6,8 +6,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use wasmparser::{
-    DataKind, ElementItems, ElementKind, Encoding, ExternalKind, FunctionBody, KnownCustom, Name,
-    Operator, OperatorsReader, Payload, TypeRef,
+    DataKind, ElementItems, ElementKind, Encoding, ExternalKind, FunctionBody, KnownCustom, MemArg,
+    Name, Operator, OperatorsReader, Payload, TypeRef, VisitOperator, VisitSimdOperator,
 };
 
 use super::resolve::{table_row, Objects, Resolver};
@@ -595,45 +595,188 @@ fn scan_body(
     see_through: bool,
     out: &mut Vec<Ref>,
 ) -> Result<()> {
-    // A constant that may be a slot, judged by the instruction after it.
-    let mut pending: Option<u32> = None;
+    let mut refs = BodyRefs {
+        memory,
+        slots,
+        memory64,
+        see_through,
+        out,
+        pending: None,
+    };
     while !reader.eof() {
-        let op = reader.read()?;
-        if let Some(slot) = pending.take() {
-            if let Some(strong) = slot_evidence(&op) {
-                out.push(Ref::Slot { slot, strong });
-            }
-        }
-        match op {
-            Operator::Call { function_index }
-            | Operator::ReturnCall { function_index }
-            | Operator::RefFunc { function_index } => out.push(Ref::Function(function_index)),
-            Operator::I32Const { value } => {
-                let value = u64::from(value as u32);
-                if let Some(offset) = memory.offset(value) {
-                    out.push(Ref::Address(offset));
-                } else if see_through && slot_function(slots, value).is_some() {
-                    pending = Some(value as u32);
-                }
-            }
-            Operator::I64Const { value } if memory64 => {
-                if let Some(offset) = memory.offset(value as u64) {
-                    out.push(Ref::Address(offset));
-                }
-            }
-            Operator::MemoryInit { data_index, .. } | Operator::DataDrop { data_index } => {
-                out.push(Ref::Segment(data_index))
-            }
-            _ => {
-                if let Some(offset) = memarg_offset(&op).filter(|&o| o != 0) {
-                    if let Some(offset) = memory.offset(offset) {
-                        out.push(Ref::Address(offset));
-                    }
-                }
+        reader.visit_operator(&mut refs)?;
+    }
+    Ok(())
+}
+
+/// What one body refers to, gathered as its operators are decoded: a
+/// visitor, so no `Operator` is built for the many the graph ignores.
+struct BodyRefs<'m> {
+    memory: &'m Memory,
+    slots: &'m [u32],
+    memory64: bool,
+    see_through: bool,
+    out: &'m mut Vec<Ref>,
+    /// A constant that may be a slot, judged by the operator after it.
+    pending: Option<u32>,
+}
+
+impl BodyRefs<'_> {
+    /// Settles the pending constant with what the next operator says of it
+    /// (see [`evidence`]).
+    fn next(&mut self, evidence: Option<bool>) {
+        if let Some(slot) = self.pending.take() {
+            if let Some(strong) = evidence {
+                self.out.push(Ref::Slot { slot, strong });
             }
         }
     }
-    Ok(())
+
+    fn i32_const(&mut self, value: i32) {
+        let value = u64::from(value as u32);
+        if let Some(offset) = self.memory.offset(value) {
+            self.out.push(Ref::Address(offset));
+        } else if self.see_through && slot_function(self.slots, value).is_some() {
+            self.pending = Some(value as u32);
+        }
+    }
+
+    fn i64_const(&mut self, value: i64) {
+        if self.memory64 {
+            if let Some(offset) = self.memory.offset(value as u64) {
+                self.out.push(Ref::Address(offset));
+            }
+        }
+    }
+
+    /// A load or store: its static offset, when it points into data.
+    fn memarg(&mut self, memarg: MemArg) {
+        if memarg.offset != 0 {
+            if let Some(offset) = self.memory.offset(memarg.offset) {
+                self.out.push(Ref::Address(offset));
+            }
+        }
+    }
+}
+
+/// For a constant equal to a table slot, what the operator after it says:
+/// `Some(true)` it is called right away, `Some(false)` it may be a function
+/// pointer (stored, passed, kept), `None` it is used as an integer.
+macro_rules! evidence {
+    (CallIndirect) => {
+        Some(true)
+    };
+    (ReturnCallIndirect) => {
+        Some(true)
+    };
+    (Call) => {
+        Some(false)
+    };
+    (ReturnCall) => {
+        Some(false)
+    };
+    (I32Store) => {
+        Some(false)
+    };
+    (I64Store) => {
+        Some(false)
+    };
+    (LocalSet) => {
+        Some(false)
+    };
+    (LocalTee) => {
+        Some(false)
+    };
+    (GlobalSet) => {
+        Some(false)
+    };
+    (LocalGet) => {
+        Some(false)
+    };
+    (GlobalGet) => {
+        Some(false)
+    };
+    (I32Const) => {
+        Some(false)
+    };
+    (Return) => {
+        Some(false)
+    };
+    (End) => {
+        Some(false)
+    };
+    (Br) => {
+        Some(false)
+    };
+    ($other:ident) => {
+        None
+    };
+}
+
+/// What an operator refers to: a function, an address (a constant, or a
+/// load or store's static offset), a passive segment.
+macro_rules! refers {
+    ($s:ident, Call, $f:ident) => { $s.out.push(Ref::Function($f)) };
+    ($s:ident, ReturnCall, $f:ident) => { $s.out.push(Ref::Function($f)) };
+    ($s:ident, RefFunc, $f:ident) => { $s.out.push(Ref::Function($f)) };
+    ($s:ident, I32Const, $v:ident) => { $s.i32_const($v) };
+    ($s:ident, I64Const, $v:ident) => { $s.i64_const($v) };
+    ($s:ident, MemoryInit, $d:ident, $m:ident) => {{
+        let _ = $m;
+        $s.out.push(Ref::Segment($d))
+    }};
+    ($s:ident, DataDrop, $d:ident) => { $s.out.push(Ref::Segment($d)) };
+    ($s:ident, I32Load, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Load, $m:ident) => { $s.memarg($m) };
+    ($s:ident, F32Load, $m:ident) => { $s.memarg($m) };
+    ($s:ident, F64Load, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I32Load8S, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I32Load8U, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I32Load16S, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I32Load16U, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Load8S, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Load8U, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Load16S, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Load16U, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Load32S, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Load32U, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I32Store, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Store, $m:ident) => { $s.memarg($m) };
+    ($s:ident, F32Store, $m:ident) => { $s.memarg($m) };
+    ($s:ident, F64Store, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I32Store8, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I32Store16, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Store8, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Store16, $m:ident) => { $s.memarg($m) };
+    ($s:ident, I64Store32, $m:ident) => { $s.memarg($m) };
+    ($s:ident, $other:ident $(, $arg:ident)*) => {{ $(let _ = $arg;)* }};
+}
+
+/// Each `visit_*` method: settle the pending constant, then read the
+/// operator's references.
+macro_rules! visit_for_refs {
+    ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) {
+                self.next(evidence!($op));
+                refers!(self, $op $($(, $arg)*)?);
+            }
+        )*
+    };
+}
+
+impl<'a> VisitOperator<'a> for BodyRefs<'_> {
+    type Output = ();
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = ()>> {
+        Some(self)
+    }
+
+    wasmparser::for_each_visit_operator!(visit_for_refs);
+}
+
+impl<'a> VisitSimdOperator<'a> for BodyRefs<'_> {
+    wasmparser::for_each_visit_simd_operator!(visit_for_refs);
 }
 
 /// Drops the repeats among `refs[start..]` (one body's), keeping the first
@@ -672,61 +815,6 @@ fn drop_repeats(
         }
     }
     refs.truncate(w);
-}
-
-/// For a constant equal to a table slot, what the next instruction says:
-/// `Some(true)` it is called right away, `Some(false)` it may be a function
-/// pointer (stored, passed, kept), `None` it is used as an integer.
-fn slot_evidence(next: &Operator) -> Option<bool> {
-    use Operator::*;
-    match next {
-        CallIndirect { .. } | ReturnCallIndirect { .. } => Some(true),
-        Call { .. }
-        | ReturnCall { .. }
-        | I32Store { .. }
-        | I64Store { .. }
-        | LocalSet { .. }
-        | LocalTee { .. }
-        | GlobalSet { .. }
-        | LocalGet { .. }
-        | GlobalGet { .. }
-        | I32Const { .. }
-        | Return
-        | End
-        | Br { .. } => Some(false),
-        _ => None,
-    }
-}
-
-/// The static offset of a load or store.
-fn memarg_offset(op: &Operator) -> Option<u64> {
-    use Operator::*;
-    match op {
-        I32Load { memarg }
-        | I64Load { memarg }
-        | F32Load { memarg }
-        | F64Load { memarg }
-        | I32Load8S { memarg }
-        | I32Load8U { memarg }
-        | I32Load16S { memarg }
-        | I32Load16U { memarg }
-        | I64Load8S { memarg }
-        | I64Load8U { memarg }
-        | I64Load16S { memarg }
-        | I64Load16U { memarg }
-        | I64Load32S { memarg }
-        | I64Load32U { memarg }
-        | I32Store { memarg }
-        | I64Store { memarg }
-        | F32Store { memarg }
-        | F64Store { memarg }
-        | I32Store8 { memarg }
-        | I32Store16 { memarg }
-        | I64Store8 { memarg }
-        | I64Store16 { memarg }
-        | I64Store32 { memarg } => Some(memarg.offset),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
