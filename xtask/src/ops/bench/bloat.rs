@@ -322,7 +322,7 @@ fn versus(report: &BenchReport) -> Option<Table> {
             let ratio = |x: f64, y: f64| format!("{:.2}", x / y.max(f64::MIN_POSITIVE));
             let (time, rss) = match b.timed_out {
                 // Stopped at the limit: ours is at most this share of it.
-                true => (format!("< {}", ratio(a.seconds, b.seconds)), "-".into()),
+                true => (format!("< {:.3}", a.seconds / b.seconds), "-".into()),
                 false => (
                     ratio(a.seconds, b.seconds),
                     ratio(a.peak_rss_bytes as f64, b.peak_rss_bytes as f64),
