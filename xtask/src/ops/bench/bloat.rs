@@ -41,8 +41,10 @@ struct Row {
     peak_rss_bytes: u64,
     /// Which of `modules` it ran on.
     module: String,
-    /// Stopped after `TWIGGY_LIMIT_SECONDS` (twiggy's `paths` can walk
-    /// paths for minutes); `seconds` is then that limit.
+    /// Stopped at twiggy's limits, `TWIGGY_LIMIT_SECONDS` or
+    /// `TWIGGY_LIMIT_BYTES` of address space (twiggy's `paths` can walk
+    /// paths for minutes and tens of GiB); `seconds` and `peak_rss_bytes`
+    /// are then those at the stop.
     timed_out: bool,
 }
 
@@ -80,9 +82,12 @@ struct Subject {
 
 const TIME: &str = "/usr/bin/time";
 const TWIGGY: &str = "twiggy 0.8";
-/// How long a twiggy run may take before it is stopped and reported as
-/// timed out; not run again then.
+/// How long a twiggy run may take, and how much memory it may map, before
+/// it is stopped and reported as such; not run again then. Without the
+/// memory limit, twiggy `paths` on SWC's biggest function took all 24 GiB
+/// of the machine within the minute.
 const TWIGGY_LIMIT_SECONDS: u32 = 60;
+const TWIGGY_LIMIT_BYTES: u64 = 4 << 30;
 
 /// Runs every case on every module, each `runs` times under GNU time.
 pub fn measure(sh: &Shell, ws: &Workspace, args: &Options) -> Result<BenchReport> {
@@ -117,12 +122,16 @@ pub fn measure(sh: &Shell, ws: &Workspace, args: &Options) -> Result<BenchReport
             let (mut seconds, mut rss, mut timed_out) = (Vec::new(), Vec::new(), false);
             for run in 1..=args.runs {
                 eprintln!("[{run}/{}] {}: {tool} {command}", args.runs, s.module.name);
-                let Some((t, r)) = timed(sh, &argv, limit)? else {
-                    eprintln!("  stopped after {TWIGGY_LIMIT_SECONDS} s; not run again");
-                    (seconds, rss, timed_out) =
-                        (vec![f64::from(TWIGGY_LIMIT_SECONDS)], vec![0.0], true);
+                let (t, r, stopped) = timed(sh, &argv, limit)?;
+                if stopped {
+                    eprintln!(
+                        "  stopped at {t:.2} s, at the limit of {TWIGGY_LIMIT_SECONDS} s or {} \
+                         of memory; not run again",
+                        human_bytes(TWIGGY_LIMIT_BYTES)
+                    );
+                    (seconds, rss, timed_out) = (vec![t], vec![r as f64], true);
                     break;
-                };
+                }
                 seconds.push(t);
                 rss.push(r as f64);
             }
@@ -260,11 +269,11 @@ pub fn text_and_markdown(report: &BenchReport) -> (String, String) {
             r.tool.clone(),
             r.command.clone(),
             match r.timed_out {
-                true => format!("> {TWIGGY_LIMIT_SECONDS}"),
+                true => format!("stopped at {:.2}", r.seconds),
                 false => format!("{:.2}", r.seconds),
             },
             match r.timed_out {
-                true => "-".to_owned(),
+                true => format!("{} (stopped)", human_bytes(r.peak_rss_bytes)),
                 false => human_bytes(r.peak_rss_bytes),
             },
         ]);
@@ -282,8 +291,11 @@ pub fn text_and_markdown(report: &BenchReport) -> (String, String) {
         ));
     }
     head.push_str(&format!(
-        "\nMedian of {} runs, GNU time; peak RSS is the process's maximum resident set.\n",
-        report.runs
+        "\nMedian of {} runs, GNU time; peak RSS is the process's maximum resident set. \
+         A twiggy run is stopped at {TWIGGY_LIMIT_SECONDS} s or {} of address space, and not \
+         run again.\n",
+        report.runs,
+        human_bytes(TWIGGY_LIMIT_BYTES)
     ));
     let mut md = format!(
         "# bloat on large modules\n\nWritten by `cargo xtask bench-bloat`.\n\n{head}\n{}",
@@ -335,11 +347,18 @@ fn versus(report: &BenchReport) -> Option<Table> {
 }
 
 /// Runs `argv` under GNU time, its output dropped: (seconds, peak RSS
-/// bytes); `None` when stopped at `limit` seconds.
-fn timed(sh: &Shell, argv: &[String], limit: Option<u32>) -> Result<Option<(f64, u64)>> {
+/// bytes, stopped). With a `limit` in seconds the run also gets at most
+/// `TWIGGY_LIMIT_BYTES` of address space, and `stopped` says it was
+/// stopped at either (or failed under them).
+fn timed(sh: &Shell, argv: &[String], limit: Option<u32>) -> Result<(f64, u64, bool)> {
     let mut full: Vec<String> = Vec::new();
     if let Some(limit) = limit {
-        full.extend(["timeout".to_owned(), limit.to_string()]);
+        full.extend([
+            "timeout".to_owned(),
+            limit.to_string(),
+            "prlimit".to_owned(),
+            format!("--as={TWIGGY_LIMIT_BYTES}"),
+        ]);
     }
     full.extend(argv.iter().cloned());
     let out = cmd!(sh, "{TIME} -f 'TIME %e %M' {full...}")
@@ -348,10 +367,8 @@ fn timed(sh: &Shell, argv: &[String], limit: Option<u32>) -> Result<Option<(f64,
         .ignore_status()
         .output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if limit.is_some() && out.status.code() == Some(124) {
-        return Ok(None);
-    }
-    if !out.status.success() {
+    let stopped = limit.is_some() && !out.status.success();
+    if !out.status.success() && !stopped {
         bail!("`{}` failed: {}", argv.join(" "), stderr.trim());
     }
     let line = stderr
@@ -362,5 +379,9 @@ fn timed(sh: &Shell, argv: &[String], limit: Option<u32>) -> Result<Option<(f64,
     let (s, kib) = line
         .split_once(' ')
         .with_context(|| format!("cannot read `{line}`"))?;
-    Ok(Some((s.trim().parse()?, kib.trim().parse::<u64>()? * 1024)))
+    Ok((
+        s.trim().parse()?,
+        kib.trim().parse::<u64>()? * 1024,
+        stopped,
+    ))
 }
