@@ -275,30 +275,10 @@ fn build_guests(sh: &Shell, ws: &Workspace, profile: &str) -> Result<Guests> {
 /// Lays out the browser guest's page afresh in `into`: `benches/www/`, and
 /// `pkg/` with the bindings and the -Oz module made beside `raw`.
 fn lay_out_page(ws: &Workspace, raw: &Path, into: &Path) -> Result<PathBuf> {
-    if into.exists() {
-        std::fs::remove_dir_all(into)
-            .with_context(|| format!("cannot empty {}", into.display()))?;
-    }
-    let pkg = into.join("pkg");
-    std::fs::create_dir_all(&pkg).with_context(|| format!("cannot create {}", pkg.display()))?;
-    let www = ws.root.join("benches/www");
     let built = artifacts::pkg_dir(raw.parent().context("a cargo output has a parent dir")?);
-    let files = [
-        (www.join("bench.html"), into.join("bench.html")),
-        (www.join("bench.js"), into.join("bench.js")),
-        (
-            built.join(format!("{BROWSER_LIB}_bg.wasm")),
-            pkg.join(format!("{BROWSER_LIB}_bg.wasm")),
-        ),
-        (
-            built.join(format!("{BROWSER_LIB}.js")),
-            pkg.join(format!("{BROWSER_LIB}.js")),
-        ),
-    ];
-    for (from, to) in files {
-        std::fs::copy(&from, &to)
-            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
-    }
+    let wasm = built.join(format!("{BROWSER_LIB}_bg.wasm"));
+    let js = built.join(format!("{BROWSER_LIB}.js"));
+    page::lay_out(&ws.root.join("benches/www"), &[&wasm, &js], into)?;
     Ok(into.to_owned())
 }
 
@@ -306,12 +286,9 @@ fn lay_out_page(ws: &Workspace, raw: &Path, into: &Path) -> Result<PathBuf> {
 /// returns its JSON lines (`#results`) once its `data-status` is `done`.
 fn run_page(sh: &Shell, chromium: &Path, url: &str) -> Result<String> {
     let dumped = browser::dump_dom_in_real_time(sh, chromium, url)?;
-    let status = page::attribute(&dumped.dom, "data-status").unwrap_or_default();
-    if status != "done" {
-        let error = page::element_text(&dumped.dom, "error").unwrap_or_default();
+    if let Some(how) = page::ended(&dumped.dom) {
         bail!(
-            "{url} ended in `{status}`: {}; console: {}",
-            error.trim(),
+            "{url} ended in {how}; console: {}",
             dumped.console.join("; ")
         );
     }

@@ -45,7 +45,7 @@ pub fn browser_package<'a>(ws: &'a Workspace, name: Option<&str>) -> Result<&'a 
 }
 
 /// Builds `package`'s release (fresh builds start no cargo) and lays out
-/// its page in `into`: the files of its `www/`, then `pkg/` with the
+/// its page afresh in `into`: the files of its `www/`, then `pkg/` with the
 /// shipped `.wasm` and `.js`. Returns `into`.
 pub fn build_and_lay_out(
     sh: &Shell,
@@ -60,17 +60,12 @@ pub fn build_and_lay_out(
         .parent()
         .context("a manifest has a parent dir")?
         .join("www");
-    copy_dir(www.as_std_path(), into)?;
-    let pkg = into.join("pkg");
-    std::fs::create_dir_all(&pkg).with_context(|| format!("cannot create {}", pkg.display()))?;
-    for a in artifacts
+    let shipped: Vec<&Path> = artifacts
         .iter()
         .filter(|a| matches!(a.kind, Kind::Wasm | Kind::Js) && a.stage == Stage::Opt)
-    {
-        let name = a.path.file_name().context("a file has a name")?;
-        std::fs::copy(&a.path, pkg.join(name))
-            .with_context(|| format!("cannot copy {} to {}", a.path.display(), pkg.display()))?;
-    }
+        .map(|a| a.path.as_path())
+        .collect();
+    lay_out(www.as_std_path(), &shipped, into)?;
     Ok(into.to_owned())
 }
 
@@ -87,13 +82,26 @@ pub fn build_and_serve(
     package: &Package,
     port: u16,
 ) -> Result<StaticServer> {
-    let dir = page_dir(ws, package);
-    // Nothing of an older layout is served: a file www/ no longer has.
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot empty {}", dir.display()))?;
-    }
-    let root = build_and_lay_out(sh, ws, package, &dir)?;
+    let root = build_and_lay_out(sh, ws, package, &page_dir(ws, package))?;
     StaticServer::start(&root, Some(port))
+}
+
+/// Lays out a page in `into`, emptied first (nothing of an older layout is
+/// served): the files of `www`, then `pkg/` with `pkg_files`.
+pub fn lay_out(www: &Path, pkg_files: &[&Path], into: &Path) -> Result<()> {
+    if into.exists() {
+        std::fs::remove_dir_all(into)
+            .with_context(|| format!("cannot empty {}", into.display()))?;
+    }
+    copy_dir(www, into)?;
+    let pkg = into.join("pkg");
+    std::fs::create_dir_all(&pkg).with_context(|| format!("cannot create {}", pkg.display()))?;
+    for file in pkg_files {
+        let name = file.file_name().context("a file has a name")?;
+        std::fs::copy(file, pkg.join(name))
+            .with_context(|| format!("cannot copy {} to {}", file.display(), pkg.display()))?;
+    }
+    Ok(())
 }
 
 /// Copies the files of `from` (and its subdirs) into `to`.
@@ -123,11 +131,9 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 pub fn run_page(sh: &Shell, chromium: &Path, server: &StaticServer) -> Result<String> {
     let url = server.url();
     let dumped = browser::dump_dom(sh, chromium, &url, (1024, 768))?;
-    let status = attribute(&dumped.dom, "data-status").unwrap_or_default();
     let mut problems = Vec::new();
-    if status != "done" {
-        let error = element_text(&dumped.dom, "error").unwrap_or_default();
-        problems.push(format!("the page ended in `{status}`: {}", error.trim()));
+    if let Some(how) = ended(&dumped.dom) {
+        problems.push(format!("the page ended in {how}"));
     }
     problems.extend(dumped.console.iter().map(|line| format!("console: {line}")));
     problems.extend(
@@ -141,6 +147,18 @@ pub fn run_page(sh: &Shell, chromium: &Path, server: &StaticServer) -> Result<St
         bail!("{url}: {}", problems.join("; "));
     }
     element_text(&dumped.dom, "summary").with_context(|| format!("{url} has no #summary"))
+}
+
+/// How a page that did not finish ended, from its DOM: its `data-status`
+/// and what its `#error` says (`` `error`: message ``); `None` when it is
+/// `done`.
+pub fn ended(dom: &str) -> Option<String> {
+    let status = attribute(dom, "data-status").unwrap_or_default();
+    if status == "done" {
+        return None;
+    }
+    let error = element_text(dom, "error").unwrap_or_default();
+    Some(format!("`{status}`: {}", error.trim()))
 }
 
 /// The value of the first `name="…"` attribute in `html`.
