@@ -52,10 +52,16 @@ fn size_report_against_a_bad_revision_is_named() {
 fn ctrl_c_while_building_a_revision_removes_its_worktree() {
     use std::os::unix::process::CommandExt;
     let reports = tempfile::tempdir().unwrap();
-    let tree = cargo_target_dir().join("revisions").join("worktree");
+    // A target dir of its own: with the shared one, the worktree that
+    // appears could be another test's `--against` run (this one then waits
+    // for its lock), and the interrupt would stop the wrong process. The
+    // run is interrupted before it builds, so nothing is built in it.
+    let target = tempfile::tempdir().unwrap();
+    let tree = target.path().join("revisions").join("worktree");
     // Its own process group, as a terminal's Ctrl-C signals the whole group.
     let mut child = xtask(&["size-report", "--against", "HEAD", "--reports-dir"])
         .arg(reports.path())
+        .env("CARGO_TARGET_DIR", target.path())
         .process_group(0)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -87,7 +93,7 @@ fn ctrl_c_while_building_a_revision_removes_its_worktree() {
         stderr(&out)
     );
     assert!(
-        !worktrees().contains("revisions/worktree"),
+        !worktrees().contains(tree.to_str().unwrap()),
         "{}",
         worktrees()
     );
