@@ -35,7 +35,9 @@ pub fn analyse<R: Read + Seek>(reader: R, file: &str, mode: Option<Mode>) -> Res
     let (attribution, graph) = std::thread::scope(|scope| {
         let graph = scope.spawn(|| graph.map(callgraph::Collector::finish).transpose());
         let attribution = sizes.finish(file);
-        let graph = graph.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let graph = graph
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
         (attribution, graph)
     });
     let graph = graph.with_context(|| format!("{file} is not a readable wasm module"))?;

@@ -1,6 +1,6 @@
 //! One pass over a `.wasm` read from a stream, never held whole: each
 //! section is buffered only while it is handed out, and the code section
-//! one body at a time. Attribution (`size::attribution`), the call graph
+//! a batch of bodies (about a megabyte) at a time. Attribution (`size::attribution`), the call graph
 //! (`size::callgraph`) and the section sizes are collected in that pass by
 //! [`Sink`]s, each keeping only what it uses.
 //!
@@ -25,6 +25,12 @@ pub trait Sink {
     fn payload(&mut self, payload: &Payload) -> Result<()>;
     /// Each function body, in order, after every other payload.
     fn body(&mut self, body: &FunctionBody) -> Result<()>;
+    /// Consecutive bodies, in order: the pass hands them out about a
+    /// megabyte at a time, so a sink with much work per body can spread a
+    /// batch over threads. By default, [`Sink::body`] on each.
+    fn bodies(&mut self, bodies: &[FunctionBody]) -> Result<()> {
+        bodies.iter().try_for_each(|b| self.body(b))
+    }
 }
 
 impl<A: Sink, B: Sink> Sink for (A, B) {
@@ -36,6 +42,10 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
         self.0.body(body)?;
         self.1.body(body)
     }
+    fn bodies(&mut self, bodies: &[FunctionBody]) -> Result<()> {
+        self.0.bodies(bodies)?;
+        self.1.bodies(bodies)
+    }
 }
 
 impl<S: Sink> Sink for Option<S> {
@@ -44,6 +54,9 @@ impl<S: Sink> Sink for Option<S> {
     }
     fn body(&mut self, body: &FunctionBody) -> Result<()> {
         self.as_mut().map_or(Ok(()), |s| s.body(body))
+    }
+    fn bodies(&mut self, bodies: &[FunctionBody]) -> Result<()> {
+        self.as_mut().map_or(Ok(()), |s| s.bodies(bodies))
     }
 }
 
@@ -79,13 +92,26 @@ const KEEP_AT_MOST: usize = 1 << 20;
 /// Reads the module in `reader`, from where it stands, into `sink`. Any
 /// input gives `Ok` or an `Err` saying why it is not a readable module.
 pub fn read<R: Read + Seek>(reader: R, sink: &mut impl Sink) -> Result<()> {
+    read_in_batches(reader, sink, BATCH)
+}
+
+/// Bodies are handed out in batches of about this many bytes.
+const BATCH: usize = 1 << 20;
+
+/// [`read`], handing out bodies in batches of about `batch` bytes (one
+/// body when `batch` is 0).
+pub(crate) fn read_in_batches<R: Read + Seek>(
+    reader: R,
+    sink: &mut impl Sink,
+    batch: usize,
+) -> Result<()> {
     let mut input = BufReader::with_capacity(64 << 10, reader);
     let base = input.stream_position()?;
     let Some(code) = payloads(&mut input, sink)? else {
         return Ok(());
     };
     input.seek(SeekFrom::Start(base + code.first))?;
-    bodies(&mut input, &code, sink)
+    bodies(&mut input, &code, sink, batch)
 }
 
 /// Where the code section's bodies are: the offset of the first one (from
@@ -154,12 +180,15 @@ fn payloads<R: Read + Seek>(
 }
 
 /// The second pass: each body of the code section, `input` standing at
-/// the first.
-fn bodies(input: &mut impl Read, code: &Code, sink: &mut impl Sink) -> Result<()> {
+/// the first, in batches of about `batch` bytes.
+fn bodies(input: &mut impl Read, code: &Code, sink: &mut impl Sink, batch: usize) -> Result<()> {
     let mut left = u64::from(code.size);
     let mut at = code.first;
-    let mut body: Vec<u8> = Vec::new();
-    for _ in 0..code.count {
+    // The batch's bodies, one after another, and where each is: its start
+    // in `buf` and its offset in the module.
+    let mut buf: Vec<u8> = Vec::new();
+    let mut starts: Vec<(usize, u64)> = Vec::new();
+    for i in 0..code.count {
         let (len, prefix) = read_u32(input).context("in the code section")?;
         let whole = u64::from(len) + prefix;
         if whole > left {
@@ -167,15 +196,28 @@ fn bodies(input: &mut impl Read, code: &Code, sink: &mut impl Sink) -> Result<()
         }
         left -= whole;
         at += prefix;
-        body.clear();
-        let read = input.by_ref().take(u64::from(len)).read_to_end(&mut body)?;
+        starts.push((buf.len(), at));
+        let read = input.by_ref().take(u64::from(len)).read_to_end(&mut buf)?;
         if read != len as usize {
             bail!("the file ends inside the function body at {at:#x}");
         }
-        sink.body(&FunctionBody::new(BinaryReader::new(&body, at as usize)))?;
         at += u64::from(len);
-        if body.capacity() > KEEP_AT_MOST {
-            body = Vec::new();
+        if buf.len() >= batch || i + 1 == code.count {
+            let ends = starts.iter().skip(1).map(|s| s.0).chain([buf.len()]);
+            let batch: Vec<FunctionBody> = starts
+                .iter()
+                .zip(ends)
+                .map(|(&(start, at), end)| {
+                    FunctionBody::new(BinaryReader::new(&buf[start..end], at as usize))
+                })
+                .collect();
+            sink.bodies(&batch)?;
+            drop(batch);
+            buf.clear();
+            starts.clear();
+            if buf.capacity() > 2 * BATCH.max(KEEP_AT_MOST) {
+                buf = Vec::new();
+            }
         }
     }
     if left != 0 {

@@ -72,9 +72,6 @@ pub struct Collector {
     /// `refs[ref_starts[d]..ref_starts[d + 1]]` for defined function `d`.
     refs: Vec<Ref>,
     ref_starts: Vec<u32>,
-    /// Scratch for dropping a body's repeated references.
-    repeats: Vec<(Ref, u32)>,
-    keep: Vec<bool>,
 }
 
 impl Collector {
@@ -97,8 +94,6 @@ impl Collector {
             bodies: 0,
             refs: Vec::new(),
             ref_starts: vec![0],
-            repeats: Vec::new(),
-            keep: Vec::new(),
         }
     }
 
@@ -360,10 +355,17 @@ impl scan::Sink for Collector {
         Ok(())
     }
 
-    /// A body's references. The data section is known by now: the scan
-    /// reads bodies last.
     fn body(&mut self, body: &FunctionBody) -> Result<()> {
-        if self.bodies >= self.defined {
+        self.bodies(std::slice::from_ref(body))
+    }
+
+    /// The bodies' references. The data section is known by now: the scan
+    /// reads bodies last. Decoding every operator is most of the work on a
+    /// large module, so a batch is cut in runs of about equal bytes, one
+    /// per thread, and the runs' references joined in order.
+    fn bodies(&mut self, bodies: &[FunctionBody]) -> Result<()> {
+        let count = u32::try_from(bodies.len()).map_err(|_| too_many())?;
+        if self.bodies.saturating_add(count) > self.defined {
             bail!(
                 "more function bodies than the {} declared functions",
                 self.defined
@@ -381,23 +383,103 @@ impl scan::Sink for Collector {
             }
             self.bytes = vec![0; functions as usize];
         }
-        let from = self.imports + self.bodies;
-        self.bodies += 1;
-        self.bytes[from as usize] = body.range().len() as u64;
-        let start = self.refs.len();
-        scan_body(
-            body.get_operators_reader()?,
-            &self.memory,
-            &self.slots,
-            self.memory64,
-            self.mode == Mode::SeeThrough,
-            &mut self.refs,
-        )?;
-        drop_repeats(&mut self.refs, start, &mut self.repeats, &mut self.keep);
-        let end = u32::try_from(self.refs.len()).map_err(|_| anyhow!("too many references"))?;
-        self.ref_starts.push(end);
+        for body in bodies {
+            self.bytes[(self.imports + self.bodies) as usize] = body.range().len() as u64;
+            self.bodies += 1;
+        }
+        let scanner = Scanner {
+            memory: &self.memory,
+            slots: &self.slots,
+            memory64: self.memory64,
+            see_through: self.mode == Mode::SeeThrough,
+        };
+        let runs = runs(bodies, threads());
+        let parts: Vec<Result<Part>> = std::thread::scope(|scope| {
+            let scanner = &scanner;
+            let others: Vec<_> = runs[1..]
+                .iter()
+                .map(|run| scope.spawn(move || scanner.part(run)))
+                .collect();
+            let mut parts = vec![scanner.part(runs[0])];
+            parts.extend(
+                others
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            );
+            parts
+        });
+        for part in parts {
+            let part = part?;
+            let base = self.refs.len();
+            self.refs.extend_from_slice(&part.refs);
+            for end in part.ends {
+                let end = u32::try_from(base + end).map_err(|_| anyhow!("too many references"))?;
+                self.ref_starts.push(end);
+            }
+        }
         Ok(())
     }
+}
+
+/// What decoding a body needs, fixed once the data section is read.
+struct Scanner<'a> {
+    memory: &'a Memory,
+    slots: &'a [u32],
+    memory64: bool,
+    see_through: bool,
+}
+
+/// The references a run of consecutive bodies makes, each body's once;
+/// body `i`'s end at `ends[i]`.
+#[derive(Default)]
+struct Part {
+    refs: Vec<Ref>,
+    ends: Vec<usize>,
+}
+
+impl Scanner<'_> {
+    fn part(&self, bodies: &[FunctionBody]) -> Result<Part> {
+        let mut part = Part::default();
+        let (mut repeats, mut keep) = (Vec::new(), Vec::new());
+        for body in bodies {
+            let start = part.refs.len();
+            scan_body(
+                body.get_operators_reader()?,
+                self.memory,
+                self.slots,
+                self.memory64,
+                self.see_through,
+                &mut part.refs,
+            )?;
+            drop_repeats(&mut part.refs, start, &mut repeats, &mut keep);
+            part.ends.push(part.refs.len());
+        }
+        Ok(part)
+    }
+}
+
+/// How many threads share a batch: the machine's, at most 4.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// `bodies` cut into at most `n` non-empty runs of about equal bytes, in
+/// order; one run (possibly empty) when there are fewer bodies than that.
+fn runs<'b, 'a>(bodies: &'b [FunctionBody<'a>], n: usize) -> Vec<&'b [FunctionBody<'a>]> {
+    let total: usize = bodies.iter().map(|b| b.range().len()).sum();
+    let mut out = Vec::with_capacity(n);
+    let (mut from, mut bytes) = (0, 0);
+    for (i, body) in bodies.iter().enumerate() {
+        bytes += body.range().len();
+        if out.len() + 1 < n && bytes * n >= total * (out.len() + 1) {
+            out.push(&bodies[from..=i]);
+            from = i + 1;
+        }
+    }
+    if from < bodies.len() || out.is_empty() {
+        out.push(&bodies[from..]);
+    }
+    out
 }
 
 /// More slots or names than this is a broken file, not a big one.
@@ -827,7 +909,8 @@ fn drop_repeats(
 
 #[cfg(test)]
 mod tests {
-    use super::Memory;
+    use super::{runs, Memory};
+    use wasmparser::{BinaryReader, FunctionBody};
 
     /// The page table answers as a search over the ranges does: gaps,
     /// many segments on one page, segments across pages, and a sparse
@@ -861,5 +944,40 @@ mod tests {
                 assert_eq!(m.contains(a), search(a), "{a} in {segments:?}");
             }
         }
+    }
+
+    /// Runs cover every body once, in order, none empty, at most `n` of
+    /// them, and split the bytes about evenly.
+    #[test]
+    fn runs_cut_bodies_in_order() {
+        let buf = vec![0u8; 1000];
+        let sizes = [100, 1, 1, 300, 50, 50, 200, 98, 100, 100];
+        let mut at = 0;
+        let bodies: Vec<FunctionBody> = sizes
+            .iter()
+            .map(|&len| {
+                let b = FunctionBody::new(BinaryReader::new(&buf[at..at + len], at));
+                at += len;
+                b
+            })
+            .collect();
+        for n in 1..=12 {
+            let cut = runs(&bodies, n);
+            assert!(!cut.is_empty() && cut.len() <= n, "{n}: {}", cut.len());
+            assert!(cut.iter().all(|r| !r.is_empty()), "{n}");
+            let starts: Vec<usize> = cut
+                .iter()
+                .flat_map(|r| r.iter())
+                .map(|b| b.range().start)
+                .collect();
+            let all: Vec<usize> = bodies.iter().map(|b| b.range().start).collect();
+            assert_eq!(starts, all, "{n}");
+        }
+        let halves: Vec<usize> = runs(&bodies, 2)
+            .iter()
+            .map(|r| r.iter().map(|b| b.range().len()).sum())
+            .collect();
+        assert_eq!(halves, [502, 498]);
+        assert_eq!(runs(&bodies[..0], 2).len(), 1);
     }
 }

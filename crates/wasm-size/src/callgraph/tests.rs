@@ -326,3 +326,21 @@ fn a_large_module_gives_the_figures_it_was_built_with() {
     let lost = g.group_retained(&crates, 40);
     assert!(lost.iter().all(|&b| b > 0 && b <= d.reachable_bytes));
 }
+
+/// Bodies handed out one at a time, in small batches cut over threads, or
+/// in the pass's own batches: the same graph, in both modes.
+#[test]
+fn batches_and_threads_give_the_same_graph() {
+    let wasm = large(3_000, 300).module.encode();
+    for mode in [Mode::SeeThrough, Mode::TableRoot] {
+        let read = |batch| {
+            let mut collector = Collector::new(mode);
+            scan::read_in_batches(std::io::Cursor::new(&wasm), &mut collector, batch).unwrap();
+            format!("{:?}", collector.finish().unwrap())
+        };
+        let one_by_one = read(0);
+        assert_eq!(read(10_000), one_by_one);
+        assert_eq!(read(usize::MAX), one_by_one);
+        assert_eq!(format!("{:?}", graph(&wasm, mode).unwrap()), one_by_one);
+    }
+}
