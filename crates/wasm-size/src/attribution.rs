@@ -197,17 +197,19 @@ pub struct Collector {
 
 impl Collector {
     pub fn finish(self, file: &str) -> Attribution {
-        let parsed = self;
+        let mut parsed = self;
         let named = parsed
             .bodies
             .iter()
             .any(|(index, _)| parsed.function_names.contains_key(index));
+        // Each raw name is dropped once demangled, so the demangled names
+        // take the memory the raw ones leave, not memory beside them.
         let mut indexed: Vec<(u32, FunctionSize)> = parsed
             .bodies
             .iter()
-            .map(|&(index, bytes)| match parsed.function_names.get(&index) {
+            .map(|&(index, bytes)| match parsed.function_names.remove(&index) {
                 Some(raw) => {
-                    let name = demangle(raw);
+                    let name = demangle(&raw);
                     let f = FunctionSize {
                         krate: crate_of(&name),
                         name,
@@ -226,7 +228,9 @@ impl Collector {
             })
             .collect();
         indexed.sort_by(|(_, a), (_, b)| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
-        let (indices, functions): (Vec<u32>, Vec<FunctionSize>) = indexed.into_iter().unzip();
+        // Split in place: the functions reuse `indexed`'s allocation.
+        let indices: Vec<u32> = indexed.iter().map(|(i, _)| *i).collect();
+        let functions: Vec<FunctionSize> = indexed.into_iter().map(|(_, f)| f).collect();
         let mut data: Vec<DataSize> = parsed
             .segments
             .iter()
