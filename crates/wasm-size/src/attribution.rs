@@ -207,25 +207,27 @@ impl Collector {
         let mut indexed: Vec<(u32, FunctionSize)> = parsed
             .bodies
             .iter()
-            .map(|&(index, bytes)| match parsed.function_names.remove(&index) {
-                Some(raw) => {
-                    let name = demangle(&raw);
-                    let f = FunctionSize {
-                        krate: crate_of(&name),
-                        name,
-                        bytes,
-                    };
-                    (index, f)
-                }
-                None => {
-                    let f = FunctionSize {
-                        name: format!("func[{index}]"),
-                        krate: CrateName::Unknown,
-                        bytes,
-                    };
-                    (index, f)
-                }
-            })
+            .map(
+                |&(index, bytes)| match parsed.function_names.remove(&index) {
+                    Some(raw) => {
+                        let name = demangle(&raw);
+                        let f = FunctionSize {
+                            krate: crate_of(&name),
+                            name,
+                            bytes,
+                        };
+                        (index, f)
+                    }
+                    None => {
+                        let f = FunctionSize {
+                            name: format!("func[{index}]"),
+                            krate: CrateName::Unknown,
+                            bytes,
+                        };
+                        (index, f)
+                    }
+                },
+            )
             .collect();
         indexed.sort_by(|(_, a), (_, b)| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
         // Split in place: the functions reuse `indexed`'s allocation.

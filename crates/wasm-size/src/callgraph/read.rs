@@ -62,9 +62,10 @@ pub struct Collector {
     /// Words of active data that point into data, or (seeing through the
     /// table) hold a slot: (word's data offset, value), by address.
     words: Vec<(u32, u32)>,
-    /// Seeing through the table: the words around each slot word, which
-    /// tell a vtable's header from its methods; sorted by data offset.
-    near_slots: Vec<(u32, u32)>,
+    /// Seeing through the table: the data offsets 4 or 8 bytes before a
+    /// slot word where three words shaped like a vtable's header start
+    /// (drop, size, alignment), in order.
+    vtable_starts: Vec<u32>,
     /// Own bytes of each function, by index.
     bytes: Vec<u64>,
     bodies: u32,
@@ -89,7 +90,7 @@ impl Collector {
             memory: Memory::new(&[]),
             memory64: false,
             words: Vec::new(),
-            near_slots: Vec::new(),
+            vtable_starts: Vec::new(),
             bytes: Vec::new(),
             bodies: 0,
             refs: Vec::new(),
@@ -153,30 +154,41 @@ impl Collector {
             }
         }
         // A slot word is a vtable's size or alignment only when it is its
-        // second or third word: the three words before and after decide.
-        // Slot words come in address order and their neighbourhoods
-        // overlap: each word is taken once, past the last one taken, so the
-        // list is sorted as it is made (sorting it was a tenth of `bloat
-        // --retained` on a large module, where small integers that look
-        // like slots are everywhere in data).
+        // second or third word, which the object's start decides, known
+        // only once code is read. Whether a start is shaped like a vtable
+        // depends on that start alone: each one that may matter (4 or 8
+        // bytes before a slot word) is tested now, while the data is at
+        // hand, and the shaped ones kept. Slot words come in address
+        // order, so the list is sorted as it is made (small integers that
+        // look like slots are everywhere in a large module's data).
         let mut last: Option<u32> = None;
         for at in slot_words {
-            for a in [
-                at.checked_sub(8),
-                at.checked_sub(4),
-                Some(at),
-                at.checked_add(4),
-            ] {
-                let Some(a) = a.filter(|&a| last.is_none_or(|l| a > l)) else {
+            for start in [at.checked_sub(8), at.checked_sub(4)].into_iter().flatten() {
+                if last.is_some_and(|l| start <= l) {
                     continue;
+                }
+                last = Some(start);
+                let word = |a: u32| {
+                    let a = low.checked_add(u64::from(a))?;
+                    self.memory.word(&contents, a)
                 };
-                if let Some(value) = self.memory.word(&contents, low + u64::from(a)) {
-                    self.near_slots.push((a, value as u32));
-                    last = Some(a);
+                let shaped = match (word(start), start.checked_add(4), start.checked_add(8)) {
+                    (Some(drop), Some(s), Some(a)) => match (word(s), word(a)) {
+                        (Some(size), Some(align)) => {
+                            (drop == 0 || slot_function(&self.slots, drop).is_some())
+                                && align.is_power_of_two()
+                                && size % align == 0
+                        }
+                        _ => false,
+                    },
+                    _ => false,
+                };
+                if shaped {
+                    self.vtable_starts.push(start);
                 }
             }
         }
-        debug_assert!(self.near_slots.windows(2).all(|w| w[0].0 < w[1].0));
+        debug_assert!(self.vtable_starts.windows(2).all(|w| w[0] < w[1]));
         Ok(())
     }
 
@@ -243,7 +255,7 @@ impl Collector {
             segment_names,
             memory,
             words,
-            near_slots,
+            vtable_starts,
             mut bytes,
             bodies,
             refs,
@@ -277,7 +289,7 @@ impl Collector {
             objects: &objects,
             memory: &memory,
             slots: &slots,
-            near_slots: &near_slots,
+            vtable_starts: &vtable_starts,
             refs: &refs,
             ref_starts: &ref_starts,
             words: &words,
@@ -647,33 +659,11 @@ impl Memory {
 
 /// Whether the word at `at` is the size or alignment of a vtable starting
 /// at `start` (data offsets): `[drop slot or 0, size, align, methods…]`,
-/// with `align` a power of two and `size` a multiple of it.
-pub(super) fn vtable_header_word(
-    near_slots: &[(u32, u32)],
-    slots: &[u32],
-    start: u32,
-    at: u32,
-) -> bool {
-    if Some(at) != start.checked_add(4) && Some(at) != start.checked_add(8) {
-        return false;
-    }
-    let word = |a: Option<u32>| {
-        let a = a?;
-        near_slots
-            .binary_search_by_key(&a, |w| w.0)
-            .ok()
-            .map(|i| near_slots[i].1)
-    };
-    let (Some(drop), Some(size), Some(align)) = (
-        word(Some(start)),
-        word(start.checked_add(4)),
-        word(start.checked_add(8)),
-    ) else {
-        return false;
-    };
-    (drop == 0 || slot_function(slots, u64::from(drop)).is_some())
-        && align.is_power_of_two()
-        && size % align == 0
+/// with `align` a power of two and `size` a multiple of it. `vtable_starts`
+/// are the starts so shaped, in order ([`Collector`] finds them).
+pub(super) fn vtable_header_word(vtable_starts: &[u32], start: u32, at: u32) -> bool {
+    (Some(at) == start.checked_add(4) || Some(at) == start.checked_add(8))
+        && vtable_starts.binary_search(&start).is_ok()
 }
 
 /// The references one body makes, appended to `out`.

@@ -112,7 +112,7 @@ pub(super) struct Resolver<'a> {
     pub objects: &'a Objects,
     pub memory: &'a Memory,
     pub slots: &'a [u32],
-    pub near_slots: &'a [(u32, u32)],
+    pub vtable_starts: &'a [u32],
     /// Each defined function's references: `refs[ref_starts[d]..ref_starts[d + 1]]`.
     pub refs: &'a [Ref],
     pub ref_starts: &'a [u32],
@@ -176,7 +176,7 @@ impl Resolver<'_> {
     fn slot_word(&self, referenced: &[bool], from: u32, at: u32, value: u32) -> Option<u32> {
         let o = (from - self.objects.first) as usize;
         let start = self.objects.starts[o];
-        if !referenced[o] || vtable_header_word(self.near_slots, self.slots, start, at) {
+        if !referenced[o] || vtable_header_word(self.vtable_starts, start, at) {
             return None;
         }
         slot_function(self.slots, u64::from(value))
