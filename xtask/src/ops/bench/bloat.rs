@@ -80,6 +80,12 @@ struct Subject {
     twiggy_target: String,
 }
 
+/// The module that shows each tool's floor: its peak memory on a module
+/// too small to cost anything (the binary, its libraries, its start-up).
+/// On the others, what lies above the floor is the analysis's own.
+const FLOOR: &str = "floor";
+const FLOOR_FUNCTIONS: u32 = 64;
+
 const TIME: &str = "/usr/bin/time";
 const TWIGGY: &str = "twiggy 0.8";
 /// How long a twiggy run may take, and how much memory it may map, before
@@ -97,7 +103,10 @@ pub fn measure(sh: &Shell, ws: &Workspace, args: &Options) -> Result<BenchReport
     }
     let work = ws.target_dir.join("bench-bloat");
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
-    let mut subjects = vec![generated(&work, args)?];
+    let mut subjects = vec![
+        generated(&work, "generated", args.functions, args.body_bytes)?,
+        generated(&work, FLOOR, FLOOR_FUNCTIONS, 8)?,
+    ];
     if !args.generated_only {
         subjects.extend(real(sh, &work.join("modules")));
     }
@@ -156,21 +165,25 @@ pub fn measure(sh: &Shell, ws: &Workspace, args: &Options) -> Result<BenchReport
     })
 }
 
-/// The generated module, written to `work`.
-fn generated(work: &Path, args: &Options) -> Result<Subject> {
-    let l = large(args.functions, args.body_bytes);
+/// A generated module of `functions` bodies of about `body_bytes`,
+/// written to `work`.
+fn generated(work: &Path, name: &str, functions: u32, body_bytes: usize) -> Result<Subject> {
+    let l = large(functions, body_bytes);
     let wasm = l.module.encode();
-    let file = work.join("large.wasm");
+    let file = work.join(match name {
+        FLOOR => "floor.wasm",
+        _ => "large.wasm",
+    });
     write_atomic(&file, &wasm)?;
     let target = l.module.functions[*l.chain.last().unwrap_or(&0) as usize]
         .name
         .clone();
     Ok(Subject {
         module: Module {
-            name: "generated".into(),
+            name: name.into(),
             source: "generated".into(),
             bytes: wasm.len() as u64,
-            functions: args.functions,
+            functions,
         },
         file,
         twiggy_target: target.clone(),
@@ -304,7 +317,9 @@ pub fn text_and_markdown(report: &BenchReport) -> (String, String) {
     let mut text = format!("{head}{}", t.render());
     if let Some(v) = &versus {
         md.push_str(&format!(
-            "\nOurs against twiggy's on the same file (ratio: ours / twiggy's):\n\n{}",
+            "\nOurs against twiggy's on the same file (ratio: ours / twiggy's). Above \
+             the floor: each peak less the same command's on the {FLOOR} module, the \
+             memory the analysis itself takes.\n\n{}",
             v.render_markdown()
         ));
         text.push_str(&format!("\nours / twiggy's:\n{}", v.render()));
@@ -313,25 +328,41 @@ pub fn text_and_markdown(report: &BenchReport) -> (String, String) {
     (text, md)
 }
 
-/// Per module and pair of [`PAIRS`], ours over twiggy's time and memory;
-/// `None` without twiggy's rows.
+/// Per module and pair of [`PAIRS`], ours over twiggy's time and memory,
+/// and memory above each tool's floor (the same command on the [`FLOOR`]
+/// module); `None` without twiggy's rows.
 fn versus(report: &BenchReport) -> Option<Table> {
-    let mut t = Table::new(["module", "ours", "twiggy", "time", "peak RSS"]);
+    let mut t = Table::new([
+        "module",
+        "ours",
+        "twiggy",
+        "time",
+        "peak RSS",
+        "peak RSS above floor",
+    ]);
+    let find = |module: &str, tool: &str, command: &str| {
+        report.rows.iter().find(|r| {
+            r.module == module
+                && r.tool == tool
+                && (r.command == command || r.command.starts_with(&format!("{command} ")))
+        })
+    };
     let mut any = false;
-    for m in &report.modules {
-        let find = |tool: &str, command: &str| {
-            report.rows.iter().find(|r| {
-                r.module == m.name
-                    && r.tool == tool
-                    && (r.command == command || r.command.starts_with(&format!("{command} ")))
-            })
-        };
+    for m in report.modules.iter().filter(|m| m.name != FLOOR) {
         for (ours, theirs) in PAIRS {
-            let (Some(a), Some(b)) = (find("xtask", ours), find(TWIGGY, theirs)) else {
+            let (Some(a), Some(b)) = (find(&m.name, "xtask", ours), find(&m.name, TWIGGY, theirs))
+            else {
                 continue;
             };
             any = true;
             let ratio = |x: f64, y: f64| format!("{:.2}", x / y.max(f64::MIN_POSITIVE));
+            let above = match (find(FLOOR, "xtask", ours), find(FLOOR, TWIGGY, theirs)) {
+                (Some(fa), Some(fb)) if !b.timed_out && !fb.timed_out => ratio(
+                    a.peak_rss_bytes.saturating_sub(fa.peak_rss_bytes) as f64,
+                    b.peak_rss_bytes.saturating_sub(fb.peak_rss_bytes) as f64,
+                ),
+                _ => "-".into(),
+            };
             let (time, rss) = match b.timed_out {
                 // Stopped at the limit: ours is at most this share of it.
                 true => (format!("< {:.3}", a.seconds / b.seconds), "-".into()),
@@ -340,7 +371,7 @@ fn versus(report: &BenchReport) -> Option<Table> {
                     ratio(a.peak_rss_bytes as f64, b.peak_rss_bytes as f64),
                 ),
             };
-            t.row([m.name.clone(), ours.into(), theirs.into(), time, rss]);
+            t.row([m.name.clone(), ours.into(), theirs.into(), time, rss, above]);
         }
     }
     any.then_some(t)
@@ -384,4 +415,87 @@ fn timed(sh: &Shell, argv: &[String], limit: Option<u32>) -> Result<(f64, u64, b
         kib.trim().parse::<u64>()? * 1024,
         stopped,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::env::provenance::Provenance;
+
+    fn row(module: &str, tool: &str, command: &str, seconds: f64, mib: u64) -> Row {
+        Row {
+            tool: tool.into(),
+            command: command.into(),
+            seconds,
+            peak_rss_bytes: mib << 20,
+            module: module.into(),
+            timed_out: false,
+        }
+    }
+
+    fn module(name: &str) -> Module {
+        Module {
+            name: name.into(),
+            source: "generated".into(),
+            bytes: 1,
+            functions: 1,
+        }
+    }
+
+    /// Each pair's ratios, the floor's memory taken off both sides; no row
+    /// for the floor module itself; a stopped twiggy run gives a bound.
+    #[test]
+    fn ratios_over_twiggy_and_above_each_floor() {
+        let mut rows = Vec::new();
+        for (m, ours, theirs) in [(FLOOR, 10, 3), ("big", 24, 31)] {
+            rows.push(row(m, "xtask", "bloat --retained", 0.1, ours));
+            rows.push(row(m, TWIGGY, "dominators", 0.4, theirs));
+            rows.push(row(m, "xtask", "bloat --why f", 0.1, ours));
+            rows.push(row(m, TWIGGY, "paths f::h1", 0.2, theirs));
+        }
+        rows.last_mut().unwrap().timed_out = true;
+        let report = BenchReport {
+            conditions: Conditions {
+                provenance: Provenance {
+                    rustc: "rustc 1".into(),
+                    commit: "abc".into(),
+                    date: "2030-01-01T00:00:00Z".into(),
+                    cores: 2,
+                },
+                load_average: None,
+                command: "cargo xtask bench-bloat".into(),
+            },
+            module_bytes: 1,
+            functions: 1,
+            runs: 1,
+            rows,
+            modules: vec![module("generated"), module(FLOOR), module("big")],
+        };
+        let text = versus(&report).unwrap().render();
+        let lines: Vec<Vec<&str>> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                l.split("  ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                vec![
+                    "big",
+                    "bloat --retained",
+                    "dominators",
+                    "0.25",
+                    "0.77",
+                    "0.50"
+                ],
+                vec!["big", "bloat --why", "paths", "< 0.500", "-", "-"],
+            ],
+            "{text}"
+        );
+    }
 }
