@@ -364,6 +364,10 @@ pub fn demangle(symbol: &str) -> String {
 /// or makes unique, which change from build to build: `.llvm.<digits>`
 /// (ThinLTO) and `.__uniq.<digits>`.
 fn strip_llvm_suffix(name: &str) -> &str {
+    // Most names have no dot: one fast scan instead of two searches.
+    if !name.as_bytes().contains(&b'.') {
+        return name;
+    }
     for marker in [".llvm.", ".__uniq."] {
         if let Some(at) = name.rfind(marker) {
             let tail = &name[at + marker.len()..];
@@ -378,10 +382,15 @@ fn strip_llvm_suffix(name: &str) -> &str {
     name
 }
 
+/// `name` without a trailing `::h` and 16 hex digits (rustc's hash). Only
+/// the last 19 bytes are read: hex digits hold no `::h`, so a hash suffix
+/// follows the last `::h` of the name.
 fn strip_hash(name: &str) -> &str {
-    match name.rsplit_once("::h") {
-        Some((path, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            path
+    let b = name.as_bytes();
+    match b.len().checked_sub(19) {
+        Some(at) if &b[at..at + 3] == b"::h" && b[at + 3..].iter().all(u8::is_ascii_hexdigit) => {
+            // `at` is the index of an ASCII `:`, a character boundary.
+            &name[..at]
         }
         _ => name,
     }
