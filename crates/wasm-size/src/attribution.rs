@@ -469,14 +469,8 @@ fn type_crate(ty: &str, depth: usize) -> Option<&str> {
     }
     match ty.chars().next()? {
         '<' => {
-            let inner = &ty[1..matching_close(ty)?];
-            match split_top_level(inner, " as ").as_slice() {
-                [self_ty, trait_path] => {
-                    type_crate(self_ty, depth).or_else(|| type_crate(trait_path, depth))
-                }
-                [self_ty] => type_crate(self_ty, depth),
-                _ => None,
-            }
+            let (self_ty, trait_path) = as_parts(ty)?;
+            type_crate(self_ty, depth).or_else(|| type_crate(trait_path?, depth))
         }
         '[' | '(' => {
             let inner = &ty[1..matching_close(ty)?];
@@ -513,6 +507,46 @@ fn matching_close(s: &str) -> Option<usize> {
             _ => {}
         }
         previous = b;
+    }
+    None
+}
+
+/// For `ty` starting with `<`: what its brackets hold, split at a ` as `
+/// outside any inner bracket (`<A as B>` gives `A` and `B`, `<[T]>` gives
+/// `[T]`). `None` when the brackets do not close or hold two such ` as `.
+/// One pass, as far as the closing bracket, as [`matching_close`] reads
+/// brackets.
+fn as_parts(ty: &str) -> Option<(&str, Option<&str>)> {
+    const AS: &[u8] = b" as ";
+    let bytes = ty.as_bytes();
+    let (mut depth, mut previous, mut split) = (0usize, 0u8, None);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'<' | b'(' | b'[' => depth += 1,
+            b'>' if previous == b'-' => {}
+            b'>' | b')' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(match split {
+                        Some(at) => (&ty[1..at], Some(&ty[at + AS.len()..i])),
+                        None => (&ty[1..i], None),
+                    });
+                }
+            }
+            b' ' if depth == 1 && bytes[i..].starts_with(AS) => {
+                if split.replace(i).is_some() {
+                    return None;
+                }
+                previous = b' ';
+                i += AS.len();
+                continue;
+            }
+            _ => {}
+        }
+        previous = b;
+        i += 1;
     }
     None
 }

@@ -364,3 +364,36 @@ fn the_buckets_are_variants_written_and_ordered_as_their_names() {
     let texts: Vec<&str> = names.iter().map(CrateName::as_str).collect();
     assert_eq!(texts, ["Zed", "[data]", "[unknown]", "_x", "std"]);
 }
+
+/// `as_parts` reads brackets as `matching_close` and splits as
+/// `split_top_level` would, in one pass.
+#[test]
+fn as_parts_agrees_with_closing_then_splitting() {
+    fn two_passes(ty: &str) -> Option<(&str, Option<&str>)> {
+        let inner = &ty[1..matching_close(ty)?];
+        match split_top_level(inner, " as ").as_slice() {
+            [a, b] => Some((a, Some(b))),
+            [a] => Some((a, None)),
+            _ => None,
+        }
+    }
+    for ty in [
+        "<A as B>",
+        "<A as B>::f",
+        "<<A as B>::C as D>::f",
+        "<[T]>::sort",
+        "<A as B as C>",
+        "<A as B",
+        "<",
+        "<>",
+        "< as >",
+        "<fn() -> u8 as X>::call",
+        "<A<B as C> as D>",
+        "<&mut F as core::ops::FnOnce<(A,)>>::call_once",
+        "<(A, B) as X>",
+        "<A as B>> as C>",
+        "<a as b><c as d>",
+    ] {
+        assert_eq!(as_parts(ty), two_passes(ty), "{ty}");
+    }
+}
