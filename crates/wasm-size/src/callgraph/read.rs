@@ -452,7 +452,7 @@ struct Part {
 impl Scanner<'_> {
     fn part(&self, bodies: &[FunctionBody]) -> Result<Part> {
         let mut part = Part::default();
-        let (mut repeats, mut keep) = (Vec::new(), Vec::new());
+        let mut seen = Seen::default();
         for body in bodies {
             let start = part.refs.len();
             scan_body(
@@ -463,7 +463,7 @@ impl Scanner<'_> {
                 self.see_through,
                 &mut part.refs,
             )?;
-            drop_repeats(&mut part.refs, start, &mut repeats, &mut keep);
+            drop_repeats(&mut part.refs, start, &mut seen);
             part.ends.push(part.refs.len());
         }
         Ok(part)
@@ -862,44 +862,71 @@ impl<'a> VisitSimdOperator<'a> for BodyRefs<'_> {
 /// Drops the repeats among `refs[start..]` (one body's), keeping the first
 /// of each where it stands: a repeated edge changes no figure, and a body
 /// names the same callee or string many times.
-fn drop_repeats(
-    refs: &mut Vec<Ref>,
-    start: usize,
-    sorted: &mut Vec<(Ref, u32)>,
-    keep: &mut Vec<bool>,
-) {
-    let len = refs.len() - start;
-    if len < 2 {
+fn drop_repeats(refs: &mut Vec<Ref>, start: usize, seen: &mut Seen) {
+    if refs.len() - start < 2 {
         return;
     }
-    sorted.clear();
-    sorted.extend(
-        refs[start..]
-            .iter()
-            .enumerate()
-            .map(|(i, &r)| (r, i as u32)),
-    );
-    sorted.sort_unstable();
-    keep.clear();
-    keep.resize(len, false);
-    for (k, &(r, i)) in sorted.iter().enumerate() {
-        if k == 0 || sorted[k - 1].0 != r {
-            keep[i as usize] = true;
-        }
-    }
+    seen.clear(refs.len() - start);
     let mut w = start;
-    for i in 0..len {
-        if keep[i] {
-            refs[w] = refs[start + i];
+    for i in start..refs.len() {
+        let r = refs[i];
+        if seen.insert(r) {
+            refs[w] = r;
             w += 1;
         }
     }
     refs.truncate(w);
 }
 
+/// A set of references, emptied in O(1) for each body: open addressing
+/// over slots stamped with the body they belong to.
+#[derive(Debug, Default)]
+struct Seen {
+    keys: Vec<u64>,
+    stamps: Vec<u32>,
+    stamp: u32,
+}
+
+impl Seen {
+    /// Empties the set, with room for `n` references.
+    fn clear(&mut self, n: usize) {
+        let want = (2 * n).next_power_of_two().max(16);
+        if self.keys.len() < want || self.stamp == u32::MAX {
+            self.keys = vec![0; want];
+            self.stamps = vec![0; want];
+            self.stamp = 0;
+        }
+        self.stamp += 1;
+    }
+
+    /// Adds `r`; false when it was there.
+    fn insert(&mut self, r: Ref) -> bool {
+        let key = match r {
+            Ref::Function(f) => u64::from(f),
+            Ref::Address(a) => 1 << 32 | u64::from(a),
+            Ref::Slot { slot, strong } => (2 + u64::from(strong)) << 32 | u64::from(slot),
+            Ref::Segment(s) => 4 << 32 | u64::from(s),
+        };
+        let mask = self.keys.len() - 1;
+        // Fibonacci hashing: the high bits of the product are well mixed.
+        let mut i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask;
+        loop {
+            if self.stamps[i] != self.stamp {
+                self.stamps[i] = self.stamp;
+                self.keys[i] = key;
+                return true;
+            }
+            if self.keys[i] == key {
+                return false;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{runs, Memory};
+    use super::{drop_repeats, runs, Memory, Ref, Seen};
     use wasmparser::{BinaryReader, FunctionBody};
 
     /// The page table answers as a search over the ranges does: gaps,
@@ -969,5 +996,41 @@ mod tests {
             .collect();
         assert_eq!(halves, [502, 498]);
         assert_eq!(runs(&bodies[..0], 2).len(), 1);
+    }
+
+    /// Short and long bodies alike keep the first of each reference, in
+    /// order, after what earlier bodies left; the set is emptied between
+    /// bodies.
+    #[test]
+    fn repeats_dropped_keep_the_first_of_each() {
+        let mut seed = 7u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            seed >> 16
+        };
+        let mut seen = Seen::default();
+        for len in [0, 1, 2, 5, 31, 32, 33, 100, 3_000, 3] {
+            let body: Vec<Ref> = (0..len)
+                .map(|_| match next() % 4 {
+                    0 => Ref::Function(next() % 64),
+                    1 => Ref::Address(next() % 64),
+                    2 => Ref::Segment(next() % 64),
+                    _ => Ref::Slot {
+                        slot: next() % 64,
+                        strong: next() % 2 == 0,
+                    },
+                })
+                .collect();
+            let before = [Ref::Function(1), Ref::Function(1)];
+            let mut refs: Vec<Ref> = before.iter().chain(&body).copied().collect();
+            drop_repeats(&mut refs, before.len(), &mut seen);
+            let mut expected = before.to_vec();
+            for r in &body {
+                if !expected[before.len()..].contains(r) {
+                    expected.push(*r);
+                }
+            }
+            assert_eq!(refs, expected, "{len}");
+        }
     }
 }
