@@ -133,9 +133,18 @@ impl Collector {
             }
         }
         let see_through = self.see_through();
-        let mut slot_words = Vec::new();
         let low = self.memory.low;
-        for &(start, end, seg) in &self.memory.ranges {
+        // A slot word is a vtable's size or alignment only when it is its
+        // second or third word, which the object's start decides, known
+        // only once code is read. Whether a start is shaped like a vtable
+        // depends on that start alone: each one that may matter (4 or 8
+        // bytes before a slot word) is tested as the slot word is met,
+        // and the shaped ones kept. Slot words come in address order, so
+        // the list is sorted as it is made (small integers that look like
+        // slots are everywhere in a large module's data).
+        let mut last: Option<u32> = None;
+        for &range in &self.memory.ranges {
+            let (start, end, seg) = range;
             let data = contents[seg as usize];
             let first = (4 - start % 4) % 4;
             let mut at = first;
@@ -148,44 +157,20 @@ impl Collector {
                     self.words.push((offset, value));
                 } else if see_through && slot_function(&self.slots, u64::from(value)).is_some() {
                     self.words.push((offset, value));
-                    slot_words.push(offset);
+                    for s in [offset.checked_sub(8), offset.checked_sub(4)]
+                        .into_iter()
+                        .flatten()
+                    {
+                        if last.is_some_and(|l| s <= l) {
+                            continue;
+                        }
+                        last = Some(s);
+                        if vtable_shaped(&self.memory, &contents, &self.slots, range, s) {
+                            self.vtable_starts.push(s);
+                        }
+                    }
                 }
                 at += 4;
-            }
-        }
-        // A slot word is a vtable's size or alignment only when it is its
-        // second or third word, which the object's start decides, known
-        // only once code is read. Whether a start is shaped like a vtable
-        // depends on that start alone: each one that may matter (4 or 8
-        // bytes before a slot word) is tested now, while the data is at
-        // hand, and the shaped ones kept. Slot words come in address
-        // order, so the list is sorted as it is made (small integers that
-        // look like slots are everywhere in a large module's data).
-        let mut last: Option<u32> = None;
-        for at in slot_words {
-            for start in [at.checked_sub(8), at.checked_sub(4)].into_iter().flatten() {
-                if last.is_some_and(|l| start <= l) {
-                    continue;
-                }
-                last = Some(start);
-                let word = |a: u32| {
-                    let a = low.checked_add(u64::from(a))?;
-                    self.memory.word(&contents, a)
-                };
-                let shaped = match (word(start), start.checked_add(4), start.checked_add(8)) {
-                    (Some(drop), Some(s), Some(a)) => match (word(s), word(a)) {
-                        (Some(size), Some(align)) => {
-                            (drop == 0 || slot_function(&self.slots, drop).is_some())
-                                && align.is_power_of_two()
-                                && size % align == 0
-                        }
-                        _ => false,
-                    },
-                    _ => false,
-                };
-                if shaped {
-                    self.vtable_starts.push(start);
-                }
             }
         }
         debug_assert!(self.vtable_starts.windows(2).all(|w| w[0] < w[1]));
@@ -655,6 +640,39 @@ impl Memory {
         let b = contents.get(seg as usize)?.get(at..at + 4)?;
         Some(u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
     }
+}
+
+/// Whether the three words from data offset `start` are shaped like a
+/// vtable's header: a drop slot or 0, a size, a power-of-two alignment
+/// dividing it. A word inside `range` (the segment being read, as nearly
+/// all are) is read there; others are looked up among all segments.
+fn vtable_shaped(
+    memory: &Memory,
+    contents: &[&[u8]],
+    slots: &[u32],
+    range: (u64, u64, u32),
+    start: u32,
+) -> bool {
+    let (r_start, r_end, seg) = range;
+    let word = |a: Option<u32>| {
+        let a = memory.low.checked_add(u64::from(a?))?;
+        if a >= r_start && a.checked_add(4)? <= r_end {
+            let i = (a - r_start) as usize;
+            let b = &contents[seg as usize][i..i + 4];
+            return Some(u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+        }
+        memory.word(contents, a)
+    };
+    let (Some(drop), Some(size), Some(align)) = (
+        word(Some(start)),
+        word(start.checked_add(4)),
+        word(start.checked_add(8)),
+    ) else {
+        return false;
+    };
+    (drop == 0 || slot_function(slots, drop).is_some())
+        && align.is_power_of_two()
+        && size % align == 0
 }
 
 /// Whether the word at `at` is the size or alignment of a vtable starting
