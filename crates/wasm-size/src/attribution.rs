@@ -229,7 +229,14 @@ impl Collector {
                 },
             )
             .collect();
-        indexed.sort_by(|(_, a), (_, b)| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+        // Largest first, then by name, then in body order (indices grow with
+        // it): the order a stable sort gives, without its scratch copy of
+        // every entry.
+        indexed.sort_unstable_by(|(i, a), (j, b)| {
+            (b.bytes.cmp(&a.bytes))
+                .then_with(|| a.name.cmp(&b.name))
+                .then(i.cmp(j))
+        });
         // Split in place: the functions reuse `indexed`'s allocation.
         let indices: Vec<u32> = indexed.iter().map(|(i, _)| *i).collect();
         let functions: Vec<FunctionSize> = indexed.into_iter().map(|(_, f)| f).collect();
