@@ -10,9 +10,10 @@
 //!   index, offset expression, length).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,8 @@ mod tests;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum CrateName {
-    Named(String),
+    /// Shared: a module's thousands of functions name a few hundred crates.
+    Named(Arc<str>),
     /// The crate of a function whose name says nothing about its crate: C
     /// code (wasi-libc's `dlmalloc`, `memcpy`), `#[no_mangle]` functions,
     /// linker stubs, and every function of a file without names.
@@ -54,7 +56,7 @@ impl From<String> for CrateName {
         match name.as_str() {
             "[unknown]" => CrateName::Unknown,
             "[data]" => CrateName::Data,
-            _ => CrateName::Named(name),
+            _ => CrateName::Named(name.into()),
         }
     }
 }
@@ -68,7 +70,7 @@ impl From<&str> for CrateName {
 impl From<CrateName> for String {
     fn from(name: CrateName) -> Self {
         match name {
-            CrateName::Named(name) => name,
+            CrateName::Named(name) => name.to_string(),
             other => other.as_str().to_owned(),
         }
     }
@@ -202,6 +204,7 @@ impl Collector {
             .bodies
             .iter()
             .any(|(index, _)| parsed.function_names.contains_key(index));
+        let mut crates = Crates::default();
         // Each raw name is dropped once demangled, so the demangled names
         // take the memory the raw ones leave, not memory beside them.
         let mut indexed: Vec<(u32, FunctionSize)> = parsed
@@ -212,7 +215,7 @@ impl Collector {
                     Some(raw) => {
                         let name = demangle(&raw);
                         let f = FunctionSize {
-                            krate: crate_of(&name),
+                            krate: crates.of(&name),
                             name,
                             bytes,
                         };
@@ -279,6 +282,25 @@ impl Collector {
             data,
             indices,
         }
+    }
+}
+
+/// Crate names made once each and shared by every function of the crate.
+#[derive(Debug, Default)]
+struct Crates(HashSet<Arc<str>>);
+
+impl Crates {
+    /// [`crate_of`], sharing the name with earlier functions of the crate.
+    fn of(&mut self, demangled: &str) -> CrateName {
+        let Some(krate) = crate_text(demangled) else {
+            return CrateName::Unknown;
+        };
+        if let Some(shared) = self.0.get(krate) {
+            return CrateName::Named(shared.clone());
+        }
+        let shared: Arc<str> = krate.into();
+        self.0.insert(shared.clone());
+        CrateName::Named(shared)
     }
 }
 
@@ -428,30 +450,32 @@ fn strip_hash(name: &str) -> &str {
 ///
 /// `std`, `core` and `alloc` stay separate crates.
 pub fn crate_of(demangled: &str) -> CrateName {
-    let named = |krate: &str| CrateName::Named(krate.to_owned());
+    crate_text(demangled).map_or(CrateName::Unknown, |krate| CrateName::Named(krate.into()))
+}
+
+/// [`crate_of`] as text, borrowed from the name (or a literal); `None` for
+/// `[unknown]`.
+fn crate_text(demangled: &str) -> Option<&str> {
     let name = strip_hash(demangled.trim());
     if let Some(rest) = name.strip_prefix("core::ptr::drop_in_place") {
         let rest = rest.strip_prefix("::").unwrap_or(rest);
         if rest.starts_with('<') {
             let inner = matching_close(rest).map(|end| &rest[1..end]);
-            return named(inner.and_then(|t| type_crate(t, 0)).unwrap_or("core"));
+            return Some(inner.and_then(|t| type_crate(t, 0)).unwrap_or("core"));
         }
     }
     if name.starts_with('<') {
-        return named(type_crate(name, 0).unwrap_or("core"));
+        return Some(type_crate(name, 0).unwrap_or("core"));
     }
     if let Some(krate) = type_crate(name, 0) {
-        return named(if krate == "__rustc" { "std" } else { krate });
+        return Some(if krate == "__rustc" { "std" } else { krate });
     }
     let shim = ["__rust_", "__rdl_", "__rg_"]
         .iter()
         .any(|p| name.starts_with(p))
         || name == "rust_begin_unwind"
         || name == "rust_panic";
-    match shim {
-        true => named("std"),
-        false => CrateName::Unknown,
-    }
+    shim.then_some("std")
 }
 
 /// Real names nest a few levels; a name section can hold anything.
