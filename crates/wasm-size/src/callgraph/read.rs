@@ -275,12 +275,10 @@ impl Collector {
             memory: &memory,
             slots: &slots,
             vtable_starts: &vtable_starts,
-            refs: &refs,
-            ref_starts: &ref_starts,
             words: &words,
         }
-        .rows(bytes.len());
-        drop((refs, words));
+        .rows(bytes.len(), refs, ref_starts);
+        drop(words);
         roots.sort_unstable();
         roots.dedup();
         let mut graph = Graph {

@@ -113,9 +113,6 @@ pub(super) struct Resolver<'a> {
     pub memory: &'a Memory,
     pub slots: &'a [u32],
     pub vtable_starts: &'a [u32],
-    /// Each defined function's references: `refs[ref_starts[d]..ref_starts[d + 1]]`.
-    pub refs: &'a [Ref],
-    pub ref_starts: &'a [u32],
     pub words: &'a [(u32, u32)],
 }
 
@@ -149,15 +146,15 @@ impl Resolver<'_> {
         self.memory.offset(u64::from(value)).is_some()
     }
 
-    /// Which objects code or a data pointer points to.
-    fn referenced(&self) -> Vec<bool> {
+    /// Which objects code (`refs`) or a data pointer points to.
+    fn referenced(&self, refs: &[Ref]) -> Vec<bool> {
         let mut referenced = vec![false; self.objects.len()];
         let mut mark = |node: Option<u32>| {
             if let Some(o) = node {
                 referenced[(o - self.objects.first) as usize] = true;
             }
         };
-        for &r in self.refs {
+        for &r in refs {
             if matches!(r, Ref::Address(_) | Ref::Segment(_)) {
                 mark(self.target(r));
             }
@@ -185,11 +182,13 @@ impl Resolver<'_> {
     /// Every node's row but the table's (the last node, `nodes - 1` when
     /// there is one): a function's references in order, then its weak
     /// slot constants for slots without strong evidence; a data object's
-    /// pointers, then its slot words.
-    pub fn rows(&self, nodes: usize) -> Rows {
-        let referenced = self.referenced();
+    /// pointers, then its slot words. Each defined function `d`'s
+    /// references are `refs[ref_starts[d]..ref_starts[d + 1]]`, dropped
+    /// once the functions' rows are written, before the data's.
+    pub fn rows(&self, nodes: usize, refs: Vec<Ref>, ref_starts: Vec<u32>) -> Rows {
+        let referenced = self.referenced(&refs);
         let mut strong_slot = vec![false; self.functions as usize];
-        for &r in self.refs {
+        for &r in &refs {
             if let (Ref::Slot { strong: true, .. }, Some(f)) = (r, self.target(r)) {
                 strong_slot[f as usize] = true;
             }
@@ -206,10 +205,10 @@ impl Resolver<'_> {
             }
         }
         let mut starts = Vec::with_capacity(nodes + 1);
-        let mut edges = Vec::with_capacity(self.refs.len() + self.words.len());
+        let mut edges = Vec::with_capacity(refs.len() + self.words.len());
         starts.resize(self.imports as usize + 1, 0);
         for d in 0..(self.functions - self.imports) as usize {
-            let refs = &self.refs[self.ref_starts[d] as usize..self.ref_starts[d + 1] as usize];
+            let refs = &refs[ref_starts[d] as usize..ref_starts[d + 1] as usize];
             let weak = |r: &Ref| matches!(r, Ref::Slot { strong: false, .. });
             edges.extend(
                 refs.iter()
@@ -224,6 +223,7 @@ impl Resolver<'_> {
             );
             starts.push(edges.len() as u32);
         }
+        drop((refs, ref_starts));
         self.data_rows(&referenced, &mut starts, &mut edges);
         starts.resize(nodes + 1, edges.len() as u32);
         Rows {
