@@ -20,6 +20,11 @@ pub(super) struct Objects {
     pub at: Vec<(u32, u32)>,
     /// Each passive segment's object, by segment index.
     passive: Vec<Option<u32>>,
+    /// For each page of `1 << page_shift` data bytes, how many active
+    /// objects start before it: [`Objects::of`] searches one page's
+    /// objects, not all (every address of code and data is looked up).
+    pages: Vec<u32>,
+    page_shift: u32,
 }
 
 impl Objects {
@@ -51,6 +56,8 @@ impl Objects {
             ends: Vec::new(),
             at: Vec::new(),
             passive: vec![None; segment_lens.len()],
+            pages: Vec::new(),
+            page_shift: 0,
         };
         // Anchors inside a segment, each to the next one or the end.
         for &(start, end, seg) in &memory.ranges {
@@ -76,7 +83,28 @@ impl Objects {
                 o.at.push((seg as u32, 0));
             }
         }
+        o.paginate();
         o
+    }
+
+    /// Builds [`Objects::pages`]: about four objects a page.
+    fn paginate(&mut self) {
+        let span = u64::from(self.ends.last().copied().unwrap_or(0));
+        let want = (self.starts.len() as u64 / 4).max(1);
+        while span >> self.page_shift > want {
+            self.page_shift += 1;
+        }
+        let count = (span >> self.page_shift) + 2;
+        let mut i = 0;
+        self.pages = (0..count)
+            .map(|p| {
+                let from = (p << self.page_shift).min(u64::from(u32::MAX) + 1);
+                while i < self.starts.len() && u64::from(self.starts[i]) < from {
+                    i += 1;
+                }
+                i as u32
+            })
+            .collect();
     }
 
     pub fn len(&self) -> usize {
@@ -85,7 +113,12 @@ impl Objects {
 
     /// The node of the active object holding data offset `offset`.
     fn of(&self, offset: u32) -> Option<u32> {
-        let i = self.starts.partition_point(|&s| s <= offset);
+        let p = (offset >> self.page_shift) as usize;
+        // Past the last page, no object holds it; else the objects starting
+        // on its page, after all those starting before it.
+        let (&lo, &hi) = (self.pages.get(p)?, self.pages.get(p + 1)?);
+        let (lo, hi) = (lo as usize, hi as usize);
+        let i = lo + self.starts[lo..hi].partition_point(|&s| s <= offset);
         (i > 0 && offset < self.ends[i - 1]).then(|| self.first + (i - 1) as u32)
     }
 
@@ -301,4 +334,52 @@ pub(super) fn table_row(
     }
     graph.starts[t + 1] = graph.edges.len() as u32;
     stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Objects;
+
+    /// The paged lookup answers as a search over all objects: in objects,
+    /// in gaps between them, past the last, with none at all.
+    #[test]
+    fn paged_lookup_agrees_with_searching_all_objects() {
+        let mut seed = 11u32;
+        let mut next = |n: u32| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (seed >> 8) % n
+        };
+        for count in [0, 1, 2, 7, 100, 1_000] {
+            let (mut starts, mut ends) = (Vec::new(), Vec::new());
+            let mut at = next(50);
+            for _ in 0..count {
+                let len = 1 + next(40);
+                starts.push(at);
+                ends.push(at + len);
+                // Objects touch or leave a gap, as segments do.
+                at += len + if next(3) == 0 { next(5_000) } else { 0 };
+            }
+            let mut o = Objects {
+                first: 10,
+                at: vec![(0, 0); starts.len()],
+                starts,
+                ends,
+                passive: Vec::new(),
+                pages: Vec::new(),
+                page_shift: 0,
+            };
+            o.paginate();
+            let all = |offset: u32| {
+                let i = o.starts.partition_point(|&s| s <= offset);
+                (i > 0 && offset < o.ends[i - 1]).then(|| o.first + (i - 1) as u32)
+            };
+            for offset in (0..at + 100).chain([u32::MAX - 1, u32::MAX]) {
+                assert_eq!(
+                    o.of(offset),
+                    all(offset),
+                    "{count} objects, offset {offset}"
+                );
+            }
+        }
+    }
 }
