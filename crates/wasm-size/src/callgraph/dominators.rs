@@ -68,6 +68,8 @@ impl Graph {
         // Predecessors, reachable ones only.
         let preds = self.predecessors(&order);
         let idom = self.idom_by_rank(&order, &rank, &preds);
+        // Done with: what follows takes their memory.
+        drop((preds, rank));
         let mut out = vec![UNREACHED; n];
         let mut retained = vec![0u64; n];
         let mut reachable_bytes = 0;
