@@ -377,7 +377,7 @@ mod tests {
         assert!(lines[2].ends_with("wasm_demo::main"), "{text}");
         assert!(text.contains("... and 3 more functions"), "{text}");
         assert!(text.lines().all(|l| l.chars().count() <= COLUMNS), "{text}");
-        let crates = retained_crates_table(&a, &named, 20);
+        let crates = retained_crates_table(a, &named, 20);
         let regex = crates.lines().find(|l| l.ends_with(" regex")).unwrap();
         let demo = crates.lines().find(|l| l.ends_with(" wasm_demo")).unwrap();
         assert!(

@@ -18,20 +18,21 @@ pub const TABLE: &str = "[table]";
 /// string; a data object's is made when asked for, and crates are
 /// indices: a 33 MB module has over a hundred thousand data objects.
 #[derive(Debug)]
-pub struct Named {
+pub struct Named<'a> {
     pub graph: Graph,
-    /// Each function's name (demangled; imports' `module.field`), by index.
-    names: Vec<String>,
+    /// Each function's name (demangled; imports' `module.field`), by index:
+    /// borrowed from the attribution, not copied.
+    names: Vec<Cow<'a, str>>,
     /// Each node's crate, as an index into `crate_names`: `[data]` for
     /// data, `[unknown]` for imports and the table.
     crate_of: Vec<u32>,
     crate_names: Vec<String>,
 }
 
-impl Named {
+impl<'a> Named<'a> {
     /// Names the nodes of `graph` from `a`, the attribution of the same file.
-    pub fn new(graph: Graph, a: &Attribution) -> Self {
-        let by_index: HashMap<u32, &FunctionSize> =
+    pub fn new(graph: Graph, a: &'a Attribution) -> Self {
+        let by_index: HashMap<u32, &'a FunctionSize> =
             a.indices.iter().copied().zip(a.functions.iter()).collect();
         let (unknown, data) = (0, 1);
         let (unknown_name, data_name) = (CrateName::Unknown.as_str(), CrateName::Data.as_str());
@@ -42,16 +43,18 @@ impl Named {
         let mut crate_of = Vec::with_capacity(graph.len());
         for i in 0..graph.functions {
             let (name, krate) = match by_index.get(&i) {
-                _ if i < graph.imports => (graph.import_names[i as usize].clone(), unknown),
+                _ if i < graph.imports => {
+                    (Cow::Owned(graph.import_names[i as usize].clone()), unknown)
+                }
                 Some(f) => {
                     let next = crate_names.len() as u32;
                     let id = *ids.entry(f.krate.as_str()).or_insert_with(|| {
                         crate_names.push(f.krate.as_str().to_owned());
                         next
                     });
-                    (f.name.clone(), id)
+                    (Cow::Borrowed(f.name.as_str()), id)
                 }
-                None => (format!("func[{i}]"), unknown),
+                None => (Cow::Owned(format!("func[{i}]")), unknown),
             };
             names.push(name);
             crate_of.push(krate);
@@ -374,7 +377,7 @@ pub fn kept_by(named: &Named, functions: &[&str]) -> KeptBy {
     let mut by_function = BTreeMap::new();
     let mut nearest: BTreeMap<&str, (usize, u32)> = BTreeMap::new();
     for n in 0..g.functions {
-        let name = named.names[n as usize].as_str();
+        let name: &str = &named.names[n as usize];
         let d = depth(&parents, n);
         if d == usize::MAX {
             continue;
@@ -460,11 +463,13 @@ pub(crate) mod tests {
 
     /// `_start` → `wasm_demo::main` → `Regex::new` → `regex::compile` (the
     /// biggest), and `dlmalloc`, which nothing calls; also `bloat_text`'s.
-    pub(crate) fn named() -> (Attribution, Named) {
+    /// The attribution is leaked: `Named` borrows its names, and a test
+    /// keeps both.
+    pub(crate) fn named() -> (&'static Attribution, Named<'static>) {
         let wasm = module();
-        let a = attribute(&wasm, "m.wasm").unwrap();
+        let a: &'static Attribution = Box::leak(Box::new(attribute(&wasm, "m.wasm").unwrap()));
         let g = graph(&wasm, Mode::SeeThrough).unwrap();
-        let n = Named::new(g, &a);
+        let n = Named::new(g, a);
         (a, n)
     }
 
@@ -505,8 +510,8 @@ pub(crate) mod tests {
     fn retained_json_within_a_limit_is_the_first_entries_and_counts_the_rest() {
         let (a, n) = named();
         let d = n.graph.dominators();
-        let all = with_retained(&a, &n, &d, usize::MAX);
-        let two = with_retained(&a, &n, &d, 2);
+        let all = with_retained(a, &n, &d, usize::MAX);
+        let two = with_retained(a, &n, &d, 2);
         assert_eq!(all.left_out, LeftOut::default());
         assert_eq!(two.functions[..], all.functions[..2]);
         assert_eq!(two.crates[..], all.crates[..2]);
@@ -543,7 +548,7 @@ pub(crate) mod tests {
     fn retained_json_adds_retained_bytes_and_keeps_the_fields() {
         let (a, n) = named();
         let d = n.graph.dominators();
-        let r = with_retained(&a, &n, &d, usize::MAX);
+        let r = with_retained(a, &n, &d, usize::MAX);
         let v = serde_json::to_value(&r).unwrap();
         let regex_new = v["functions"]
             .as_array()

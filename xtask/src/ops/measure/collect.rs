@@ -161,8 +161,9 @@ fn attribute_shipped(ws: &Workspace, shipped: &Artifact) -> Result<Option<Attrib
         .with_context(|| format!("cannot attribute {}", names.display()))?;
     let graph = callgraph::graph(&bytes, Mode::SeeThrough)
         .with_context(|| format!("cannot read the call graph of {}", names.display()))?;
+    // `Named` borrows the attribution's names; the report takes a copy.
+    let mut attributed = Attributed::new(id, a.clone(), KEPT_FUNCTIONS);
     let named = Named::new(graph, &a);
-    let mut attributed = Attributed::new(id, a, KEPT_FUNCTIONS);
     let kept: Vec<&str> = attributed
         .functions
         .iter()
