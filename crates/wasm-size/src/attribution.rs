@@ -520,26 +520,29 @@ fn type_crate(ty: &str, depth: usize) -> Option<&str> {
     }
 }
 
-/// The byte index of the bracket closing the one `s` starts with. A `>` of
-/// `->` closes nothing.
+/// The byte index of the bracket closing the one `s` starts with.
 fn matching_close(s: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut previous = 0u8;
+    let (mut depth, mut previous) = (0usize, 0u8);
     for (i, b) in s.bytes().enumerate() {
-        match b {
-            b'<' | b'(' | b'[' => depth += 1,
-            b'>' if previous == b'-' => {}
-            b'>' | b')' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
+        let next = bracket_depth(depth, previous, b)?;
+        if next == 0 && depth == 1 {
+            return Some(i);
         }
-        previous = b;
+        (depth, previous) = (next, b);
     }
     None
+}
+
+/// The bracket depth after byte `b`, `previous` the byte before it: `<`,
+/// `(` and `[` open, `>`, `)` and `]` close, but the `>` of `->` closes
+/// nothing. `None` when it closes a bracket never opened.
+fn bracket_depth(depth: usize, previous: u8, b: u8) -> Option<usize> {
+    match b {
+        b'<' | b'(' | b'[' => Some(depth + 1),
+        b'>' if previous == b'-' => Some(depth),
+        b'>' | b')' | b']' => depth.checked_sub(1),
+        _ => Some(depth),
+    }
 }
 
 /// For `ty` starting with `<`: what its brackets hold, split at a ` as `
@@ -554,29 +557,22 @@ fn as_parts(ty: &str) -> Option<(&str, Option<&str>)> {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        match b {
-            b'<' | b'(' | b'[' => depth += 1,
-            b'>' if previous == b'-' => {}
-            b'>' | b')' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(match split {
-                        Some(at) => (&ty[1..at], Some(&ty[at + AS.len()..i])),
-                        None => (&ty[1..i], None),
-                    });
-                }
+        if b == b' ' && depth == 1 && bytes[i..].starts_with(AS) {
+            if split.replace(i).is_some() {
+                return None;
             }
-            b' ' if depth == 1 && bytes[i..].starts_with(AS) => {
-                if split.replace(i).is_some() {
-                    return None;
-                }
-                previous = b' ';
-                i += AS.len();
-                continue;
-            }
-            _ => {}
+            previous = b' ';
+            i += AS.len();
+            continue;
         }
-        previous = b;
+        let next = bracket_depth(depth, previous, b)?;
+        if next == 0 && depth == 1 {
+            return Some(match split {
+                Some(at) => (&ty[1..at], Some(&ty[at + AS.len()..i])),
+                None => (&ty[1..i], None),
+            });
+        }
+        (depth, previous) = (next, b);
         i += 1;
     }
     None
