@@ -1,8 +1,9 @@
 //! One pass over a `.wasm` read from a stream, never held whole: each
 //! section is buffered only while it is handed out, and the code section
-//! a batch of bodies (about a megabyte) at a time. Attribution (`size::attribution`), the call graph
-//! (`size::callgraph`) and the section sizes are collected in that pass by
-//! [`Sink`]s, each keeping only what it uses.
+//! a batch of bodies (about a megabyte) at a time. Attribution
+//! (`size::attribution`), the call graph (`size::callgraph`) and the
+//! section sizes are collected in that pass by [`Sink`]s, each keeping
+//! only what it uses.
 //!
 //! The code section is read last. It precedes the data section in the
 //! file, but the call graph reads each constant in a body against the data
@@ -204,15 +205,15 @@ fn bodies(input: &mut impl Read, code: &Code, sink: &mut impl Sink, batch: usize
         at += u64::from(len);
         if buf.len() >= batch || i + 1 == code.count {
             let ends = starts.iter().skip(1).map(|s| s.0).chain([buf.len()]);
-            let batch: Vec<FunctionBody> = starts
+            let handed: Vec<FunctionBody> = starts
                 .iter()
                 .zip(ends)
                 .map(|(&(start, at), end)| {
                     FunctionBody::new(BinaryReader::new(&buf[start..end], at as usize))
                 })
                 .collect();
-            sink.bodies(&batch)?;
-            drop(batch);
+            sink.bodies(&handed)?;
+            drop(handed);
             buf.clear();
             starts.clear();
             if buf.capacity() > 2 * BATCH.max(KEEP_AT_MOST) {

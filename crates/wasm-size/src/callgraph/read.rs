@@ -150,7 +150,7 @@ impl Collector {
             let mut at = first;
             while at + 4 <= end - start {
                 let i = at as usize;
-                let value = u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+                let value = le_u32(&data[i..i + 4]);
                 // Within the 4 GiB checked above.
                 let offset = (start + at - low) as u32;
                 if self.memory.contains(u64::from(value)) {
@@ -636,8 +636,13 @@ impl Memory {
         }
         let at = (address - start) as usize;
         let b = contents.get(seg as usize)?.get(at..at + 4)?;
-        Some(u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        Some(u64::from(le_u32(b)))
     }
+}
+
+/// The little-endian word `b` starts with (at least 4 bytes).
+fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
 /// Whether the three words from data offset `start` are shaped like a
@@ -657,7 +662,7 @@ fn vtable_shaped(
         if a >= r_start && a.checked_add(4)? <= r_end {
             let i = (a - r_start) as usize;
             let b = &contents[seg as usize][i..i + 4];
-            return Some(u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+            return Some(u64::from(le_u32(b)));
         }
         memory.word(contents, a)
     };
