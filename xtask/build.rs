@@ -13,7 +13,7 @@ fn main() {
         // `.text.startup` in with the rest of its code, so the constructors
         // touch pages all over a 20 MB `.text`: ~4 MB resident before any
         // work. Kept apart, they share a few pages. GNU ld groups them
-        // already and accepts the flag.
+        // already: it warns that it ignores the flag, and links.
         println!("cargo::rustc-link-arg-bins=-Wl,-z,keep-text-section-prefix");
         // 1.5 MB of relative relocations (a 24-byte entry each), read by
         // the loader at every start, packed into 12 KB of DT_RELR. A binary
