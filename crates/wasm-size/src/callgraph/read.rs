@@ -584,15 +584,9 @@ impl Memory {
         } else {
             (span >> page_shift) + 1
         };
-        let mut pages = Vec::with_capacity(count as usize);
-        let mut i = 0;
-        for p in 0..count {
-            let start = low + (p << page_shift);
-            while i < kept.len() && kept[i].1 <= start {
-                i += 1;
-            }
-            pages.push(i as u32);
-        }
+        let pages = page_table(count, page_shift, kept.len(), |i, page| {
+            kept[i].1 <= low + page
+        });
         Self {
             ranges: kept,
             low,
@@ -638,6 +632,29 @@ impl Memory {
         let b = contents.get(seg as usize)?.get(at..at + 4)?;
         Some(u64::from(le_u32(b)))
     }
+}
+
+/// A page table over items in address order: for each of `count` pages of
+/// `1 << shift` bytes, how many of the first `items` lie wholly before it,
+/// `before(i, page)` saying whether item `i` does for the page at offset
+/// `page`. A lookup then starts at its page's entry instead of searching
+/// all items.
+pub(super) fn page_table(
+    count: u64,
+    shift: u32,
+    items: usize,
+    before: impl Fn(usize, u64) -> bool,
+) -> Vec<u32> {
+    let mut i = 0;
+    (0..count)
+        .map(|p| {
+            let page = p << shift;
+            while i < items && before(i, page) {
+                i += 1;
+            }
+            i as u32
+        })
+        .collect()
 }
 
 /// The little-endian word `b` starts with (at least 4 bytes).

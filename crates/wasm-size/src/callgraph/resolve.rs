@@ -3,7 +3,7 @@
 //! to, and the edges written straight into compressed rows, node by node
 //! (no list of pairs, no second copy).
 
-use super::read::{slot_function, vtable_header_word, Memory, Ref};
+use super::read::{page_table, slot_function, vtable_header_word, Memory, Ref};
 use super::{Graph, Mode, TableStats};
 
 /// The data objects: each active segment cut at every address code or
@@ -95,16 +95,10 @@ impl Objects {
             self.page_shift += 1;
         }
         let count = (span >> self.page_shift) + 2;
-        let mut i = 0;
-        self.pages = (0..count)
-            .map(|p| {
-                let from = (p << self.page_shift).min(u64::from(u32::MAX) + 1);
-                while i < self.starts.len() && u64::from(self.starts[i]) < from {
-                    i += 1;
-                }
-                i as u32
-            })
-            .collect();
+        let starts = &self.starts;
+        self.pages = page_table(count, self.page_shift, starts.len(), |i, page| {
+            u64::from(starts[i]) < page
+        });
     }
 
     pub fn len(&self) -> usize {
