@@ -51,12 +51,15 @@ impl StaticServer {
                 let failures = Arc::clone(&failures);
                 // One thread a connection: a browser opens several at once.
                 std::thread::spawn(move || {
-                    if let Ok(Some(failure)) = serve(stream, &root) {
+                    if let Ok(Some(failure)) = serve(&stream, &root) {
                         failures
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .push(failure);
                     }
+                    // Closed only now: a client that has read the answer to
+                    // its end finds the failure recorded.
+                    drop(stream);
                 });
             }
         });
@@ -97,9 +100,9 @@ impl Drop for StaticServer {
 /// Answers one request: the file under `root` that its path names, or 404
 /// (also for a path that would leave `root`), or 405 for another method.
 /// Returns the request and its status when no file answered it.
-fn serve(stream: TcpStream, root: &Path) -> std::io::Result<Option<String>> {
+fn serve(stream: &TcpStream, root: &Path) -> std::io::Result<Option<String>> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(&stream);
+    let mut reader = BufReader::new(stream);
     let mut request = String::new();
     reader.read_line(&mut request)?;
     // The headers: read and ignored.
@@ -109,7 +112,7 @@ fn serve(stream: TcpStream, root: &Path) -> std::io::Result<Option<String>> {
     }
     let mut words = request.split_whitespace();
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or("/"));
-    let mut out = &stream;
+    let mut out = stream;
     let failure = |status: &str| Some(format!("{method} {target}: {status}"));
     if method != "GET" && method != "HEAD" {
         let status = "405 Method Not Allowed";
